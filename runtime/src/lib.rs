@@ -1,1 +1,3 @@
-//! vigild
+//! vigild: executes a compiled plan in one thread and one mio event loop.
+
+pub mod netlink;
