@@ -78,5 +78,8 @@ fn schemas_are_usable_by_a_validator() {
     // deny_unknown_fields must reach the schema, or typos pass editors silently.
     assert_eq!(topology["additionalProperties"], false);
     assert_eq!(topology["$defs"]["Router"]["additionalProperties"], false);
-    assert_eq!(topology["$defs"]["Router"]["properties"]["vrid"]["maximum"], 255);
+    assert_eq!(
+        topology["$defs"]["Router"]["properties"]["vrid"]["maximum"],
+        255
+    );
 }
