@@ -1,3 +1,4 @@
 //! vigild: executes a compiled plan in one thread and one mio event loop.
 
 pub mod netlink;
+pub mod wire;
