@@ -1,4 +1,6 @@
 //! vigild: executes a compiled plan in one thread and one mio event loop.
 
+pub mod net;
 pub mod netlink;
+pub mod plan_load;
 pub mod wire;
