@@ -217,7 +217,9 @@ pub struct Member {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InitialState {
+    /// Claim the VIPs at start without waiting for the master-down interval.
     Master,
+    /// Start as backup and wait for the election (what Vigil derives anyway).
     Backup,
 }
 
@@ -237,6 +239,7 @@ pub struct Auth {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthKind {
+    /// Simple password (RFC 2338 type 1), 8 bytes in clear.
     Pass,
 }
 
@@ -302,12 +305,17 @@ pub struct Garp {
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
+    /// Run after this member became master (the VIPs are already up).
     #[serde(default)]
     pub master: Option<Sp<Vec<String>>>,
+    /// Run after this member became backup (the VIPs are already down).
     #[serde(default)]
     pub backup: Option<Sp<Vec<String>>>,
+    /// Run after this member entered FAULT (a `fault` tracker, a lost
+    /// interface, or arbitration found it isolated).
     #[serde(default)]
     pub fault: Option<Sp<Vec<String>>>,
+    /// Run when `vigild` stops the router (shutdown or plan change).
     #[serde(default)]
     pub stop: Option<Sp<Vec<String>>>,
     /// Run on every state change, after the state-specific command.
@@ -413,9 +421,11 @@ pub struct VirtualServer {
     #[serde(default)]
     pub on_fail: Option<Sp<RealServerOnFail>>,
     /// Program this service only while this director is master of `router`.
+    /// Default false: both directors keep the service programmed, so a new
+    /// master forwards at once.
     #[serde(default)]
     pub only_on_master: Option<Sp<bool>>,
-    /// Leave the kernel entries in place when vigild stops.
+    /// Leave the kernel entries in place when vigild stops. Default false.
     #[serde(default)]
     pub keep_on_stop: Option<Sp<bool>>,
     /// Health check of the real servers.
@@ -486,6 +496,7 @@ pub enum RealServerOnFail {
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RealServer {
+    /// The real server's address (no prefix).
     pub address: Sp<IpAddr>,
     /// Default: the virtual server's port.
     #[serde(default)]
