@@ -1,1 +1,17 @@
-pub mod placeholder {}
+//! Vigil's compiler: reads a cluster topology, resolves it into one model,
+//! lints it, and (later) emits per-host plans.
+//!
+//! Pipeline: [`load`] (files → `Topology` or load diagnostics) →
+//! [`resolve`] (→ [`model::Cluster`], spans kept) → [`lints`] (→
+//! [`diagnostic::Diagnostic`]s) → [`render`] (human / JSON / GitHub).
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod lints;
+pub mod load;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod resolve;
+pub mod source;

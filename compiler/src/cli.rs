@@ -1,0 +1,162 @@
+//! Command-line parsing and dispatch (hand-rolled: a handful of
+//! subcommands and flags). To add a subcommand, add a [`Command`] variant,
+//! its parsing in [`parse`], a line in [`USAGE`], and a module in
+//! `commands/`.
+
+use std::path::PathBuf;
+
+use crate::commands::{self, check::CheckArgs};
+use crate::render::Format;
+
+pub const USAGE: &str = "\
+vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
+
+Usage:
+  vigil check FILE|DIR... [--format human|json|github] [--deny warnings]
+  vigil lints                 list every lint
+  vigil explain CODE|NAME     explain a lint (e.g. `vigil explain V0101`)
+  vigil schema                print the topology JSON Schema
+  vigil --help | --version
+
+check exits 0 when clean, 1 on errors (or warnings with --deny warnings),
+2 on usage errors or unreadable files. A directory stands for its *.toml files.
+";
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Check(CheckArgs),
+    Lints,
+    Explain(String),
+    Schema,
+    Help,
+    Version,
+}
+
+/// Parses arguments (without the program name).
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let Some((first, rest)) = args.split_first() else {
+        return Err("no command given".into());
+    };
+    match first.as_str() {
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "-V" | "--version" => Ok(Command::Version),
+        "check" => parse_check(rest).map(Command::Check),
+        "lints" => no_more(rest, Command::Lints),
+        "schema" => no_more(rest, Command::Schema),
+        "explain" => match rest {
+            [key] => Ok(Command::Explain(key.clone())),
+            _ => Err("`explain` takes one lint code or name".into()),
+        },
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+fn no_more(rest: &[String], command: Command) -> Result<Command, String> {
+    match rest.first() {
+        None => Ok(command),
+        Some(arg) => Err(format!("unexpected argument `{arg}`")),
+    }
+}
+
+fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
+    let mut args = CheckArgs {
+        paths: Vec::new(),
+        format: Format::Human,
+        deny_warnings: false,
+    };
+    let mut iter = rest.iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| iter.next().cloned())
+                .ok_or_else(|| format!("`{name}` needs a value"))
+        };
+        match flag {
+            "--format" => {
+                let v = value("--format")?;
+                args.format = Format::parse(&v)
+                    .ok_or_else(|| format!("unknown format `{v}` (human, json or github)"))?;
+            }
+            "--deny" => {
+                let v = value("--deny")?;
+                if v != "warnings" {
+                    return Err(format!("`--deny` takes `warnings`, not `{v}`"));
+                }
+                args.deny_warnings = true;
+            }
+            "--" => args.paths.extend(iter.by_ref().map(PathBuf::from)),
+            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
+            _ => args.paths.push(PathBuf::from(arg)),
+        }
+    }
+    if args.paths.is_empty() {
+        return Err("`check` needs at least one file".into());
+    }
+    Ok(args)
+}
+
+/// Runs the command line; returns the exit status.
+pub fn main(args: &[String]) -> u8 {
+    let command = match parse(args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    match command {
+        Command::Check(check) => commands::check::run(&check),
+        Command::Lints => commands::lints::run(),
+        Command::Explain(key) => commands::explain::run(&key),
+        Command::Schema => commands::schema::run(),
+        Command::Help => {
+            print!("{USAGE}");
+            0
+        }
+        Command::Version => {
+            println!("vigil {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_check_flags_in_any_order() {
+        let Ok(Command::Check(c)) =
+            parse(&args("check --format=json a.toml --deny warnings b.toml"))
+        else {
+            panic!("not a check");
+        };
+        assert_eq!(
+            c.paths,
+            vec![PathBuf::from("a.toml"), PathBuf::from("b.toml")]
+        );
+        assert_eq!(c.format, Format::Json);
+        assert!(c.deny_warnings);
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        assert!(parse(&args("check")).is_err());
+        assert!(parse(&args("check --format xml a.toml")).is_err());
+        assert!(parse(&args("check --deny errors a.toml")).is_err());
+        assert!(parse(&args("check --frobnicate a.toml")).is_err());
+        assert!(parse(&args("explain")).is_err());
+        assert!(parse(&args("frob")).is_err());
+        assert!(parse(&[]).is_err());
+    }
+}

@@ -1,0 +1,64 @@
+//! `vigil check FILE... [--format human|json|github] [--deny warnings]`
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::pipeline::analyse_paths;
+use crate::render::{Format, human::Style, render_all};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckArgs {
+    pub paths: Vec<PathBuf>,
+    pub format: Format,
+    pub deny_warnings: bool,
+}
+
+/// Exit status: 0 clean, 1 errors (or warnings with `--deny warnings`),
+/// 2 a file could not be read.
+pub fn run(args: &CheckArgs) -> u8 {
+    let analysis = analyse_paths(&args.paths);
+    let text = render_all(
+        args.format,
+        &analysis.diagnostics,
+        &analysis.sources,
+        &Style::for_stderr(),
+    );
+    let mut stderr = std::io::stderr().lock();
+    for failure in &analysis.io_failures {
+        let _ = writeln!(
+            stderr,
+            "error: cannot read {}: {}",
+            failure.path, failure.message
+        );
+    }
+    if args.format == Format::Human {
+        let _ = stderr.write_all(text.as_bytes());
+        if analysis.io_failures.is_empty() {
+            let count = |s| {
+                analysis
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.severity == s)
+                    .count()
+            };
+            use crate::diagnostic::Severity::*;
+            let _ = writeln!(
+                stderr,
+                "{} file(s) checked: {} error(s), {} warning(s), {} info",
+                analysis.sources.files().count(),
+                count(Error),
+                count(Warning),
+                count(Info)
+            );
+        }
+    } else {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+    if !analysis.io_failures.is_empty() {
+        2
+    } else if analysis.has_errors() || (args.deny_warnings && analysis.has_warnings()) {
+        1
+    } else {
+        0
+    }
+}

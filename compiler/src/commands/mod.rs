@@ -1,0 +1,7 @@
+//! One module per subcommand. Each exposes `run(...) -> u8` (the exit
+//! status); `cli.rs` parses arguments and dispatches here.
+
+pub mod check;
+pub mod explain;
+pub mod lints;
+pub mod schema;

@@ -1,0 +1,114 @@
+//! The lint registry. One lint per file, named after the lint; each file
+//! exports a `LINT` static with its metadata, documentation and check.
+//! See `README.md` in this directory for how to add one.
+//!
+//! Codes are stable and grouped by area:
+//! * `V00xx` loading (not lints: see [`crate::load::codes`])
+//! * `V01xx` identity and definitions across files
+//! * `V02xx` protocol version, timers, authentication
+//! * `V03xx` priorities, election, trackers
+//! * `V04xx` preemption
+//! * `V05xx` split-brain arbitration
+//! * `V06xx` virtual addresses
+//! * `V07xx` unicast
+//! * `V08xx` references between objects (members, interfaces, segments, sync groups)
+//! * `V09xx` virtual servers and health checks
+
+use crate::diagnostic::{Diagnostic, Severity, normalize};
+use crate::model::Cluster;
+use crate::source::Span;
+
+pub mod vrid_collision;
+
+/// A lint: metadata, documentation and a check over the resolved model.
+pub struct Lint {
+    /// Stable code, `V` + four digits.
+    pub code: &'static str,
+    /// Kebab-case name, also accepted by `vigil explain`.
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line for `vigil lints`.
+    pub summary: &'static str,
+    /// Markdown for `vigil explain`: what it does, why it is bad in
+    /// production, an example, the fix.
+    pub explanation: &'static str,
+    pub check: fn(&Lint, &Cluster) -> Vec<Diagnostic>,
+}
+
+impl Lint {
+    /// A diagnostic of this lint at `span`.
+    pub fn at(&self, span: &Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.code, self.name, self.severity, span.clone(), message)
+    }
+}
+
+impl std::fmt::Debug for Lint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lint({} {})", self.code, self.name)
+    }
+}
+
+/// Every lint, in code order.
+pub static ALL: &[&Lint] = &[&vrid_collision::LINT];
+
+/// Runs every lint; diagnostics sorted by position.
+pub fn run(cluster: &Cluster) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = ALL.iter().flat_map(|l| (l.check)(l, cluster)).collect();
+    normalize(&mut out);
+    out
+}
+
+/// A lint by code (`V0101`, any case) or name (`vrid-collision`).
+pub fn find(key: &str) -> Option<&'static Lint> {
+    ALL.iter()
+        .copied()
+        .find(|l| l.code.eq_ignore_ascii_case(key) || l.name == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_and_well_formed() {
+        let mut codes = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        for lint in ALL {
+            assert!(codes.insert(lint.code), "duplicate code {}", lint.code);
+            assert!(names.insert(lint.name), "duplicate name {}", lint.name);
+            assert!(
+                lint.code.len() == 5 && lint.code.starts_with('V'),
+                "{lint:?}"
+            );
+            assert!(
+                lint.code[1..].bytes().all(|b| b.is_ascii_digit()),
+                "{lint:?}"
+            );
+            assert!(
+                lint.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{lint:?}"
+            );
+            assert!(
+                !lint.summary.is_empty() && !lint.summary.contains('\n'),
+                "{lint:?}"
+            );
+            for section in [
+                "## What it does",
+                "## Why is this bad",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(
+                    lint.explanation.contains(section),
+                    "{lint:?} lacks {section}"
+                );
+            }
+        }
+        let sorted: Vec<_> = ALL.iter().map(|l| l.code).collect();
+        let mut expected = sorted.clone();
+        expected.sort();
+        assert_eq!(sorted, expected, "keep ALL in code order");
+    }
+}

@@ -1,0 +1,274 @@
+//! Reading topology files: bytes → UTF-8 → TOML → [`Topology`].
+//!
+//! Every failure becomes a [`Diagnostic`] at the exact span toml reports
+//! (the byte of a syntax error, the value of a type error, the key of an
+//! unknown field), except failing to read a file at all, which is an
+//! [`IoFailure`] (the command line named something that is not there).
+//! Nothing in here panics on any input: the parser is total and we only
+//! slice text through checked accessors.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use vigil_schema::topology::Topology;
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{FileId, SourceMap, Span};
+
+/// Codes of the diagnostics found while loading (not lints: they stop
+/// the check before any lint runs).
+pub mod codes {
+    pub const INVALID_UTF8: (&str, &str) = ("V0001", "invalid-utf8");
+    pub const TOML_SYNTAX: (&str, &str) = ("V0002", "toml-syntax");
+    pub const UNKNOWN_KEY: (&str, &str) = ("V0003", "unknown-key");
+    pub const INVALID_VALUE: (&str, &str) = ("V0004", "invalid-value");
+    pub const DUPLICATE_KEY: (&str, &str) = ("V0005", "duplicate-key");
+}
+
+/// A file that parsed into a topology.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    pub file: FileId,
+    pub topology: Topology,
+}
+
+/// A path that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoFailure {
+    pub path: String,
+    pub message: String,
+}
+
+/// The outcome of loading a set of paths.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub files: Vec<LoadedFile>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub io_failures: Vec<IoFailure>,
+}
+
+/// Loads files; a directory stands for the `*.toml` files directly in it,
+/// in name order.
+pub fn load_paths(paths: &[PathBuf]) -> Loaded {
+    let mut loaded = Loaded::default();
+    for path in paths {
+        match expand(path) {
+            Ok(files) => {
+                for file in files {
+                    match std::fs::read(&file) {
+                        Ok(bytes) => loaded.add_bytes(&file.display().to_string(), bytes),
+                        Err(e) => loaded.io_failures.push(IoFailure {
+                            path: file.display().to_string(),
+                            message: e.to_string(),
+                        }),
+                    }
+                }
+            }
+            Err(e) => loaded.io_failures.push(IoFailure {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    loaded
+}
+
+fn expand(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        // Let the read report a missing file with its own message.
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the directory holds no .toml file",
+        ));
+    }
+    Ok(files)
+}
+
+impl Loaded {
+    /// Adds one file from memory (tests, stdin, other front ends).
+    pub fn add_bytes(&mut self, name: &str, bytes: Vec<u8>) {
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let file = self.sources.add(name, text);
+                // The lossy text keeps offsets exact up to the first bad
+                // byte, which becomes one U+FFFD (3 bytes) there.
+                let (code, lint) = codes::INVALID_UTF8;
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        code,
+                        lint,
+                        Severity::Error,
+                        Span::new(file, at..at + '\u{FFFD}'.len_utf8()),
+                        format!("{name} is not valid UTF-8 (first bad byte at offset {at})"),
+                    )
+                    .label("this byte is not UTF-8")
+                    .help("TOML files must be UTF-8; re-encode the file, e.g. `iconv -f latin1 -t utf-8`"),
+                );
+                return;
+            }
+        };
+        let file = self.sources.add(name, text);
+        let text = &self.sources.file(file).text;
+        match parse(file, text) {
+            Ok(topology) => self.files.push(LoadedFile { file, topology }),
+            Err(diagnostic) => self.diagnostics.push(*diagnostic),
+        }
+    }
+
+    /// Whether loading found anything that stops the check.
+    pub fn failed(&self) -> bool {
+        !self.io_failures.is_empty() || !self.diagnostics.is_empty()
+    }
+}
+
+/// Parses one file's text.
+pub fn parse(file: FileId, text: &str) -> Result<Topology, Box<Diagnostic>> {
+    let deserializer = toml::de::Deserializer::parse(text).map_err(|e| {
+        let kind = if e.message().contains("duplicate key") {
+            codes::DUPLICATE_KEY
+        } else {
+            codes::TOML_SYNTAX
+        };
+        Box::new(from_toml_error(file, text, &e, kind))
+    })?;
+    Topology::deserialize(deserializer).map_err(|e| {
+        let kind = if e.message().starts_with("unknown field") {
+            codes::UNKNOWN_KEY
+        } else {
+            codes::INVALID_VALUE
+        };
+        Box::new(from_toml_error(file, text, &e, kind))
+    })
+}
+
+fn from_toml_error(
+    file: FileId,
+    text: &str,
+    error: &toml::de::Error,
+    (code, name): (&'static str, &'static str),
+) -> Diagnostic {
+    let span = error.span().unwrap_or(0..0);
+    let span = span.start.min(text.len())..span.end.min(text.len());
+    let message = error.message().trim().to_string();
+    let first_line = message.lines().next().unwrap_or("invalid TOML").to_string();
+    let (headline, label) = match code {
+        "V0002" => (format!("TOML syntax error: {first_line}"), "here"),
+        "V0005" => (
+            "a key is defined twice: TOML does not allow redefining a key".to_string(),
+            "defined again here",
+        ),
+        "V0003" => (
+            match message.split('`').nth(1) {
+                Some(key) => format!("unknown key `{key}` in this table"),
+                None => first_line.clone(),
+            },
+            "not a field here",
+        ),
+        _ => (first_line.clone(), "this value"),
+    };
+    let mut diagnostic =
+        Diagnostic::new(code, name, Severity::Error, Span::new(file, span), headline).label(label);
+    if code == codes::UNKNOWN_KEY.0 {
+        if let Some(help) = did_you_mean(&message) {
+            diagnostic = diagnostic.help(help);
+        }
+    } else if code == codes::DUPLICATE_KEY.0 {
+        diagnostic = diagnostic.help("remove one of the two definitions (or merge them)");
+    } else if message.lines().count() > 1 {
+        diagnostic = diagnostic.help(message.lines().skip(1).collect::<Vec<_>>().join(" "));
+    }
+    diagnostic
+}
+
+/// From serde's "unknown field `vrdi`, expected one of `segment`, `vrid`"
+/// (or "expected `a` or `b`"), the closest expected name, if close enough.
+pub fn did_you_mean(message: &str) -> Option<String> {
+    let mut quoted = message.split('`').skip(1).step_by(2);
+    let unknown = quoted.next()?;
+    let (_, expected_part) = message.split_once("expected")?;
+    let expected: Vec<&str> = expected_part.split('`').skip(1).step_by(2).collect();
+    let best = expected
+        .iter()
+        .map(|name| (edit_distance(unknown, name), *name))
+        .min()?;
+    let limit = (unknown.chars().count().max(best.1.chars().count()) / 3).max(1);
+    if best.0 <= limit {
+        Some(format!("did you mean `{}`?", best.1))
+    } else {
+        Some(format!(
+            "the fields allowed here are: {}",
+            expected
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
+/// Edit distance over characters where insertions, deletions,
+/// substitutions and swaps of two neighbours each count 1 (`vrdi` is one
+/// edit from `vrid`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("vrid", "vrid"), 0);
+        assert_eq!(edit_distance("vrdi", "vrid"), 1);
+        assert_eq!(edit_distance("prority", "priority"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn suggestion_comes_from_the_expected_list() {
+        let msg =
+            "unknown field `prority`, expected one of `priority`, `interface`, `initial_state`";
+        assert_eq!(did_you_mean(msg).unwrap(), "did you mean `priority`?");
+        let msg = "unknown field `zzzzzz`, expected `priority` or `interface`";
+        assert!(
+            did_you_mean(msg)
+                .unwrap()
+                .starts_with("the fields allowed here are")
+        );
+    }
+}
