@@ -1,0 +1,894 @@
+//! Reconciliation: from the plan's virtual servers, the kernel's current
+//! IPVS table and the set of entries Vigil owns, compute the operations that
+//! make the kernel match the plan. Pure: no I/O, deterministic order.
+//!
+//! Ownership rules (IPVS tables are shared with other tools, e.g. kube-proxy
+//! or an operator's `ipvsadm`):
+//! * Vigil owns only entries of its plan. A kernel service is ours when its
+//!   identity (family + protocol/address/port, or fwmark) is one of the
+//!   plan's services; a destination inside such a service is ours when its
+//!   address/port is one of that virtual server's real servers or its sorry
+//!   server. This is how entries are re-adopted after a restart: matched,
+//!   compared field by field, and only SET when something differs — never
+//!   deleted and re-created.
+//! * Anything else is foreign and left untouched, even inside a service we
+//!   own (it is reported as a [`Note`]).
+//! * Entries created by this process and later dropped from the plan (a
+//!   reload) are remembered in [`Ownership`] and deleted.
+//! * A plan entry that cannot be programmed (unknown scheduler, ...) is
+//!   reported as a [`PlanEntryError`]; its kernel entry, if any, is held as
+//!   it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use vigil_schema::plan::{Family, PlanMethod, PlanProtocol, PlanRealServer, PlanVirtualServer};
+
+use super::messages::{
+    Dest, DestKey, FwdMethod, Protocol, SCHED_NAME_MAX, Service, ServiceKey, family_of, svc_flags,
+};
+
+/// Schedulers shipped with Linux (`net/netfilter/ipvs/ip_vs_<name>.c`).
+pub const KNOWN_SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+];
+
+/// A service as dumped from the kernel, with its destinations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelService {
+    pub service: Service,
+    pub dests: Vec<Dest>,
+}
+
+/// One kernel operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    NewService(Service),
+    SetService(Service),
+    DelService(ServiceKey),
+    NewDest(ServiceKey, Dest),
+    SetDest(ServiceKey, Dest),
+    DelDest(ServiceKey, DestKey),
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::NewService(s) => write!(f, "NEW_SERVICE {} (scheduler {})", s.key, s.scheduler),
+            Op::SetService(s) => write!(f, "SET_SERVICE {} (scheduler {})", s.key, s.scheduler),
+            Op::DelService(k) => write!(f, "DEL_SERVICE {k}"),
+            Op::NewDest(k, d) => write!(f, "NEW_DEST {k} -> {} weight {}", d.key, d.weight),
+            Op::SetDest(k, d) => write!(f, "SET_DEST {k} -> {} weight {}", d.key, d.weight),
+            Op::DelDest(k, d) => write!(f, "DEL_DEST {k} -> {d}"),
+        }
+    }
+}
+
+/// Whether a plan service is to be programmed now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Program it (and its destinations).
+    Active,
+    /// The plan knows it but it must not be in the kernel now (e.g. only on
+    /// the master of a router we are backup of): delete it if present.
+    Inactive,
+    /// Leave the kernel entry exactly as it is (the plan entry is unusable).
+    Hold,
+}
+
+/// The desired state of one plan service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredService {
+    /// The plan's virtual-server name, for logs.
+    pub name: String,
+    pub service: Service,
+    pub presence: Presence,
+    /// Destinations to program now (the health checker decides weights,
+    /// removals and the sorry server).
+    pub dests: Vec<Dest>,
+    /// Every destination identity the plan gives this service (real
+    /// servers and sorry server): ours whenever found in the kernel.
+    pub claimed_dests: BTreeSet<DestKey>,
+}
+
+/// What this process created or adopted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ownership {
+    pub services: BTreeSet<ServiceKey>,
+    pub dests: BTreeSet<(ServiceKey, DestKey)>,
+}
+
+/// Facts worth a log line that need no operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A kernel service matching the plan was taken over (after a restart).
+    Adopted(ServiceKey),
+    /// A destination nobody in the plan claims, inside a service we own.
+    ForeignDestKept(ServiceKey, DestKey),
+    /// Two plan entries share one identity; the second was ignored.
+    DuplicateService { key: ServiceKey, name: String },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Adopted(k) => write!(f, "adopted existing IPVS service {k}"),
+            Note::ForeignDestKept(k, d) => {
+                write!(
+                    f,
+                    "IPVS service {k} has destination {d} not in the plan; left untouched"
+                )
+            }
+            Note::DuplicateService { key, name } => {
+                write!(
+                    f,
+                    "virtual server `{name}` repeats IPVS service {key}; ignored"
+                )
+            }
+        }
+    }
+}
+
+/// The outcome of one reconciliation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    /// Operations, in the order they must be applied.
+    pub ops: Vec<Op>,
+    /// Ownership once the operations have succeeded.
+    pub owned: Ownership,
+    pub notes: Vec<Note>,
+}
+
+/// A plan virtual server that cannot be programmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanEntryError {
+    pub virtual_server: String,
+    /// The identity, when it could be derived: its kernel entry is held.
+    pub key: Option<ServiceKey>,
+    pub problem: String,
+}
+
+impl fmt::Display for PlanEntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "virtual server `{}`: {}",
+            self.virtual_server, self.problem
+        )
+    }
+}
+
+impl std::error::Error for PlanEntryError {}
+
+fn protocol(p: PlanProtocol) -> Protocol {
+    match p {
+        PlanProtocol::Tcp => Protocol::Tcp,
+        PlanProtocol::Udp => Protocol::Udp,
+        PlanProtocol::Sctp => Protocol::Sctp,
+    }
+}
+
+fn fwd(m: PlanMethod) -> FwdMethod {
+    match m {
+        PlanMethod::Dr => FwdMethod::Route,
+        PlanMethod::Nat => FwdMethod::Masq,
+        PlanMethod::Tun => FwdMethod::Tunnel,
+    }
+}
+
+/// The kernel identity of a plan virtual server.
+pub fn service_key(vs: &PlanVirtualServer) -> Result<ServiceKey, String> {
+    if let Some(mark) = vs.fwmark {
+        if mark == 0 {
+            return Err("firewall mark 0 is not a valid IPVS service".into());
+        }
+        return Ok(ServiceKey::Fwmark {
+            family: vs.family,
+            mark,
+        });
+    }
+    match (vs.protocol, vs.address, vs.port) {
+        (Some(p), Some(addr), Some(port)) => {
+            if family_of(&addr) != vs.family {
+                return Err(format!(
+                    "address {addr} is not of the service's family {:?}",
+                    vs.family
+                ));
+            }
+            Ok(ServiceKey::Addr {
+                protocol: protocol(p),
+                addr,
+                port,
+            })
+        }
+        _ => Err("neither a firewall mark nor protocol + address + port".into()),
+    }
+}
+
+/// A plan real server (or sorry server) as an IPVS destination of `vs`.
+pub fn dest_from_plan(vs: &PlanVirtualServer, rs: &PlanRealServer) -> Dest {
+    Dest {
+        key: DestKey {
+            addr: rs.address,
+            port: rs.port,
+        },
+        fwd: fwd(vs.method),
+        weight: rs.weight,
+        upper_threshold: rs.upper_threshold,
+        lower_threshold: rs.lower_threshold,
+    }
+}
+
+fn check_dest(vs: &PlanVirtualServer, rs: &PlanRealServer, what: &str) -> Result<(), String> {
+    if rs.weight > i32::MAX as u32 {
+        return Err(format!(
+            "{what} {} weight {} exceeds {}",
+            rs.address,
+            rs.weight,
+            i32::MAX
+        ));
+    }
+    if family_of(&rs.address) != vs.family && vs.method != PlanMethod::Tun {
+        return Err(format!(
+            "{what} {} is of another address family; IPVS allows mixed families only with the tun method",
+            rs.address
+        ));
+    }
+    Ok(())
+}
+
+/// Converts one plan virtual server into its desired state with every real
+/// server at its plan weight (what a fresh start programs before any health
+/// result).
+pub fn desired_from_plan(vs: &PlanVirtualServer) -> Result<DesiredService, PlanEntryError> {
+    let key_result = service_key(vs);
+    let err = |problem: String| PlanEntryError {
+        virtual_server: vs.name.clone(),
+        key: key_result.as_ref().ok().copied(),
+        problem,
+    };
+    let key = key_result.clone().map_err(&err)?;
+    if !KNOWN_SCHEDULERS.contains(&vs.scheduler.as_str()) || vs.scheduler.len() > SCHED_NAME_MAX {
+        return Err(err(format!(
+            "unknown IPVS scheduler `{}` (known: {})",
+            vs.scheduler,
+            KNOWN_SCHEDULERS.join(", ")
+        )));
+    }
+    let mut flags = 0;
+    for name in &vs.scheduler_flags {
+        let (sched, bit) = match name.as_str() {
+            "sh-fallback" => ("sh", svc_flags::SCHED1),
+            "sh-port" => ("sh", svc_flags::SCHED2),
+            "mh-fallback" => ("mh", svc_flags::SCHED1),
+            "mh-port" => ("mh", svc_flags::SCHED2),
+            other => return Err(err(format!("unknown scheduler flag `{other}`"))),
+        };
+        if sched != vs.scheduler {
+            return Err(err(format!(
+                "scheduler flag `{name}` needs scheduler `{sched}`, not `{}`",
+                vs.scheduler
+            )));
+        }
+        flags |= bit;
+    }
+    let persistent = vs.persistence_timeout_s > 0;
+    if persistent {
+        flags |= svc_flags::PERSISTENT;
+    }
+    let netmask = match vs.family {
+        Family::Ipv4 => {
+            let p = if persistent {
+                vs.persistence_prefix_len
+            } else {
+                32
+            };
+            if p > 32 {
+                return Err(err(format!("persistence prefix length {p} exceeds 32")));
+            }
+            if p == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(p))
+            }
+        }
+        Family::Ipv6 => {
+            let p = if persistent {
+                vs.persistence_prefix_len
+            } else {
+                128
+            };
+            if !(1..=128).contains(&p) {
+                return Err(err(format!(
+                    "IPv6 persistence prefix length {p} is outside 1..=128"
+                )));
+            }
+            u32::from(p)
+        }
+    };
+    let mut claimed = BTreeSet::new();
+    let mut dests = Vec::with_capacity(vs.real_servers.len());
+    for rs in &vs.real_servers {
+        check_dest(vs, rs, "real server").map_err(&err)?;
+        claimed.insert(DestKey {
+            addr: rs.address,
+            port: rs.port,
+        });
+        dests.push(dest_from_plan(vs, rs));
+    }
+    if let Some(sorry) = &vs.sorry_server {
+        check_dest(vs, sorry, "sorry server").map_err(&err)?;
+        claimed.insert(DestKey {
+            addr: sorry.address,
+            port: sorry.port,
+        });
+    }
+    Ok(DesiredService {
+        name: vs.name.clone(),
+        service: Service {
+            key,
+            scheduler: vs.scheduler.clone(),
+            flags,
+            timeout_s: vs.persistence_timeout_s,
+            netmask,
+        },
+        presence: Presence::Active,
+        dests,
+        claimed_dests: claimed,
+    })
+}
+
+/// Converts every plan virtual server. Unusable entries come back as
+/// errors and, when their identity is known, as [`Presence::Hold`] entries
+/// so that reconciliation leaves their kernel state alone.
+pub fn desired_from_plan_all(
+    vss: &[PlanVirtualServer],
+) -> (Vec<DesiredService>, Vec<PlanEntryError>) {
+    let mut desired = Vec::with_capacity(vss.len());
+    let mut errors = Vec::new();
+    for vs in vss {
+        match desired_from_plan(vs) {
+            Ok(d) => desired.push(d),
+            Err(e) => {
+                if let Some(key) = e.key {
+                    desired.push(DesiredService {
+                        name: vs.name.clone(),
+                        service: Service {
+                            key,
+                            scheduler: vs.scheduler.clone(),
+                            flags: 0,
+                            timeout_s: 0,
+                            netmask: 0,
+                        },
+                        presence: Presence::Hold,
+                        dests: Vec::new(),
+                        claimed_dests: BTreeSet::new(),
+                    });
+                }
+                errors.push(e);
+            }
+        }
+    }
+    (desired, errors)
+}
+
+/// Computes the operations turning `current` into `desired`, touching only
+/// entries owned per the module rules.
+pub fn reconcile(
+    desired: &[DesiredService],
+    current: &[KernelService],
+    owned: &Ownership,
+) -> Reconciliation {
+    let by_key: BTreeMap<ServiceKey, &KernelService> =
+        current.iter().map(|k| (k.service.key, k)).collect();
+    let mut out = Reconciliation::default();
+    let mut seen = BTreeSet::new();
+    let mut deletions = Vec::new();
+
+    for d in desired {
+        let key = d.service.key;
+        if !seen.insert(key) {
+            out.notes.push(Note::DuplicateService {
+                key,
+                name: d.name.clone(),
+            });
+            continue;
+        }
+        let cur = by_key.get(&key);
+        match d.presence {
+            Presence::Hold => {
+                if owned.services.contains(&key) {
+                    out.owned.services.insert(key);
+                    out.owned
+                        .dests
+                        .extend(owned.dests.iter().filter(|(k, _)| *k == key).copied());
+                }
+            }
+            Presence::Inactive => {
+                if cur.is_some() {
+                    deletions.push(Op::DelService(key));
+                }
+            }
+            Presence::Active => {
+                out.owned.services.insert(key);
+                let Some(cur) = cur else {
+                    out.ops.push(Op::NewService(d.service.clone()));
+                    for dest in &d.dests {
+                        out.ops.push(Op::NewDest(key, dest.clone()));
+                        out.owned.dests.insert((key, dest.key));
+                    }
+                    continue;
+                };
+                if !owned.services.contains(&key) {
+                    out.notes.push(Note::Adopted(key));
+                }
+                if cur.service != d.service {
+                    out.ops.push(Op::SetService(d.service.clone()));
+                }
+                let cur_dests: BTreeMap<DestKey, &Dest> =
+                    cur.dests.iter().map(|x| (x.key, x)).collect();
+                let want: BTreeSet<DestKey> = d.dests.iter().map(|x| x.key).collect();
+                for (dk, _) in cur_dests.iter().filter(|(dk, _)| !want.contains(dk)) {
+                    if d.claimed_dests.contains(dk) || owned.dests.contains(&(key, *dk)) {
+                        out.ops.push(Op::DelDest(key, *dk));
+                    } else {
+                        out.notes.push(Note::ForeignDestKept(key, *dk));
+                    }
+                }
+                for dest in &d.dests {
+                    out.owned.dests.insert((key, dest.key));
+                    match cur_dests.get(&dest.key) {
+                        None => out.ops.push(Op::NewDest(key, dest.clone())),
+                        Some(c) if *c != dest => out.ops.push(Op::SetDest(key, dest.clone())),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    // Services this process created that the plan no longer has.
+    for key in &owned.services {
+        if !seen.contains(key) && by_key.contains_key(key) {
+            deletions.push(Op::DelService(*key));
+        }
+    }
+    out.ops.extend(deletions);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_schema::plan::PlanRealServerOnFail;
+
+    fn rs(addr: &str, port: u16, weight: u32) -> PlanRealServer {
+        PlanRealServer {
+            address: addr.parse().unwrap(),
+            port,
+            weight,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        }
+    }
+
+    fn vs(
+        name: &str,
+        addr: &str,
+        port: u16,
+        sched: &str,
+        servers: Vec<PlanRealServer>,
+    ) -> PlanVirtualServer {
+        let address: std::net::IpAddr = addr.parse().unwrap();
+        PlanVirtualServer {
+            name: name.into(),
+            family: family_of(&address),
+            protocol: Some(PlanProtocol::Tcp),
+            address: Some(address),
+            port: Some(port),
+            fwmark: None,
+            scheduler: sched.into(),
+            scheduler_flags: vec![],
+            method: PlanMethod::Dr,
+            persistence_timeout_s: 0,
+            persistence_prefix_len: 32,
+            quorum: 1,
+            hysteresis: 0,
+            sorry_server: None,
+            on_fail: PlanRealServerOnFail::Inhibit,
+            only_on_master_of: None,
+            keep_on_stop: false,
+            health: None,
+            real_servers: servers,
+        }
+    }
+
+    fn web() -> PlanVirtualServer {
+        vs(
+            "web",
+            "10.0.0.1",
+            80,
+            "wlc",
+            vec![rs("10.0.1.1", 80, 1), rs("10.0.1.2", 80, 2)],
+        )
+    }
+
+    /// The kernel state that exactly matches a desired service.
+    fn kernel_of(d: &DesiredService) -> KernelService {
+        KernelService {
+            service: d.service.clone(),
+            dests: d.dests.clone(),
+        }
+    }
+
+    fn desired(v: &PlanVirtualServer) -> DesiredService {
+        desired_from_plan(v).unwrap()
+    }
+
+    fn dk(addr: &str, port: u16) -> DestKey {
+        DestKey {
+            addr: addr.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn empty_kernel_gets_everything_in_plan_order() {
+        let d = desired(&web());
+        let r = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
+        assert_eq!(
+            r.ops,
+            vec![
+                Op::NewService(d.service.clone()),
+                Op::NewDest(d.service.key, d.dests[0].clone()),
+                Op::NewDest(d.service.key, d.dests[1].clone()),
+            ]
+        );
+        assert_eq!(r.owned.services, BTreeSet::from([d.service.key]));
+        assert_eq!(r.owned.dests.len(), 2);
+        assert!(r.notes.is_empty());
+    }
+
+    #[test]
+    fn matching_kernel_needs_nothing_and_is_adopted_after_restart() {
+        let d = desired(&web());
+        let r = reconcile(
+            std::slice::from_ref(&d),
+            &[kernel_of(&d)],
+            &Ownership::default(),
+        );
+        assert!(r.ops.is_empty(), "{:?}", r.ops);
+        assert_eq!(r.notes, vec![Note::Adopted(d.service.key)]);
+        assert_eq!(r.owned.services.len(), 1);
+        // A second pass with the ownership now known: no note, no op.
+        let again = reconcile(std::slice::from_ref(&d), &[kernel_of(&d)], &r.owned);
+        assert!(again.ops.is_empty() && again.notes.is_empty());
+        assert_eq!(again.owned, r.owned);
+    }
+
+    #[test]
+    fn adopted_service_with_other_scheduler_is_set_not_recreated() {
+        let d = desired(&web());
+        let mut k = kernel_of(&d);
+        k.service.scheduler = "rr".into();
+        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        assert_eq!(r.ops, vec![Op::SetService(d.service.clone())]);
+    }
+
+    #[test]
+    fn weight_change_is_one_set_dest() {
+        let d = desired(&web());
+        let mut k = kernel_of(&d);
+        k.dests[1].weight = 7;
+        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[1].clone())]);
+        let mut k = kernel_of(&d);
+        k.dests[0].upper_threshold = 9;
+        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[0].clone())]);
+        let mut k = kernel_of(&d);
+        k.dests[0].fwd = FwdMethod::Masq;
+        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[0].clone())]);
+    }
+
+    #[test]
+    fn missing_dest_is_added_and_claimed_unwanted_dest_removed() {
+        let mut plan = web();
+        plan.real_servers.push(rs("10.0.1.3", 80, 1));
+        let full = desired(&plan);
+        // Health removed 10.0.1.3 (on_fail = remove); it is still in the kernel.
+        let mut d = full.clone();
+        d.dests.pop();
+        let r = reconcile(
+            std::slice::from_ref(&d),
+            &[kernel_of(&full)],
+            &Ownership::default(),
+        );
+        assert_eq!(r.ops, vec![Op::DelDest(d.service.key, dk("10.0.1.3", 80))]);
+        assert!(!r.owned.dests.contains(&(d.service.key, dk("10.0.1.3", 80))));
+        // And back.
+        let r = reconcile(std::slice::from_ref(&full), &[kernel_of(&d)], &r.owned);
+        assert_eq!(
+            r.ops,
+            vec![Op::NewDest(d.service.key, full.dests[2].clone())]
+        );
+    }
+
+    #[test]
+    fn foreign_services_and_dests_are_never_touched() {
+        let d = desired(&web());
+        let foreign_svc = desired(&vs(
+            "other",
+            "10.9.9.9",
+            443,
+            "rr",
+            vec![rs("10.9.9.10", 443, 1)],
+        ));
+        let mut k = kernel_of(&d);
+        let stranger = Dest {
+            key: dk("10.0.7.7", 80),
+            fwd: FwdMethod::Route,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        };
+        k.dests.push(stranger);
+        let r = reconcile(
+            std::slice::from_ref(&d),
+            &[k, kernel_of(&foreign_svc)],
+            &Ownership::default(),
+        );
+        assert!(r.ops.is_empty(), "{:?}", r.ops);
+        assert!(
+            r.notes
+                .contains(&Note::ForeignDestKept(d.service.key, dk("10.0.7.7", 80)))
+        );
+        assert!(!r.owned.services.contains(&foreign_svc.service.key));
+        // Even an empty plan leaves the foreign service alone.
+        let r = reconcile(&[], &[kernel_of(&foreign_svc)], &Ownership::default());
+        assert!(r.ops.is_empty());
+    }
+
+    #[test]
+    fn dest_we_created_is_removed_when_dropped_from_plan() {
+        let mut plan = web();
+        plan.real_servers.push(rs("10.0.1.3", 80, 1));
+        let before = desired(&plan);
+        let first = reconcile(std::slice::from_ref(&before), &[], &Ownership::default());
+        let after = desired(&web()); // reload without 10.0.1.3: no longer claimed
+        let r = reconcile(
+            std::slice::from_ref(&after),
+            &[kernel_of(&before)],
+            &first.owned,
+        );
+        assert_eq!(
+            r.ops,
+            vec![Op::DelDest(after.service.key, dk("10.0.1.3", 80))]
+        );
+        // Without the memory (fresh process) it would be foreign: kept.
+        let r = reconcile(
+            std::slice::from_ref(&after),
+            &[kernel_of(&before)],
+            &Ownership::default(),
+        );
+        assert!(r.ops.is_empty());
+    }
+
+    #[test]
+    fn service_we_created_is_deleted_when_dropped_from_plan_but_not_after_restart() {
+        let d = desired(&web());
+        let first = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
+        let r = reconcile(&[], &[kernel_of(&d)], &first.owned);
+        assert_eq!(r.ops, vec![Op::DelService(d.service.key)]);
+        assert!(r.owned.services.is_empty());
+        let r = reconcile(&[], &[kernel_of(&d)], &Ownership::default());
+        assert!(r.ops.is_empty());
+        // Owned but already gone from the kernel: nothing to do.
+        let r = reconcile(&[], &[], &first.owned);
+        assert!(r.ops.is_empty());
+    }
+
+    #[test]
+    fn inactive_service_is_deleted_when_present() {
+        let mut d = desired(&web());
+        d.presence = Presence::Inactive;
+        let r = reconcile(
+            std::slice::from_ref(&d),
+            &[kernel_of(&d)],
+            &Ownership::default(),
+        );
+        assert_eq!(r.ops, vec![Op::DelService(d.service.key)]);
+        let r = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
+        assert!(r.ops.is_empty());
+        assert!(r.owned.services.is_empty());
+    }
+
+    #[test]
+    fn unknown_scheduler_is_reported_and_its_kernel_entry_held() {
+        let good = web();
+        let first = reconcile(&[desired(&good)], &[], &Ownership::default());
+        let mut bad = good.clone();
+        bad.scheduler = "fastest".into();
+        let (desired_all, errors) = desired_from_plan_all(&[bad]);
+        assert_eq!(errors.len(), 1);
+        let text = errors[0].to_string();
+        assert!(
+            text.starts_with(
+                "virtual server `web`: unknown IPVS scheduler `fastest` (known: rr, wrr"
+            ),
+            "{text}"
+        );
+        assert_eq!(desired_all[0].presence, Presence::Hold);
+        let kernel = [kernel_of(&desired(&good))];
+        let r = reconcile(&desired_all, &kernel, &first.owned);
+        assert!(
+            r.ops.is_empty(),
+            "a held service is neither deleted nor changed: {:?}",
+            r.ops
+        );
+        assert_eq!(r.owned, first.owned, "ownership survives the bad reload");
+    }
+
+    #[test]
+    fn plan_errors_are_specific() {
+        let mut v = web();
+        v.scheduler_flags = vec!["sh-port".into()];
+        assert!(
+            desired_from_plan(&v)
+                .unwrap_err()
+                .problem
+                .contains("needs scheduler `sh`")
+        );
+        v.scheduler_flags = vec!["bogus".into()];
+        assert!(
+            desired_from_plan(&v)
+                .unwrap_err()
+                .problem
+                .contains("unknown scheduler flag")
+        );
+        let mut v = web();
+        v.address = Some("2001:db8::1".parse().unwrap());
+        let e = desired_from_plan(&v).unwrap_err();
+        assert!(e.key.is_none() && e.problem.contains("family"), "{e}");
+        let mut v = web();
+        v.real_servers.push(rs("2001:db8::5", 80, 1));
+        assert!(desired_from_plan(&v).unwrap_err().problem.contains("tun"));
+        v.method = PlanMethod::Tun;
+        assert!(desired_from_plan(&v).is_ok());
+        let mut v = web();
+        v.real_servers[0].weight = u32::MAX;
+        assert!(
+            desired_from_plan(&v)
+                .unwrap_err()
+                .problem
+                .contains("weight")
+        );
+        let mut v = web();
+        v.protocol = None;
+        assert!(desired_from_plan(&v).is_err());
+        let mut v = web();
+        v.fwmark = Some(0);
+        assert!(desired_from_plan(&v).is_err());
+    }
+
+    #[test]
+    fn persistence_flags_and_netmasks() {
+        let mut v = web();
+        v.scheduler = "sh".into();
+        v.scheduler_flags = vec!["sh-port".into(), "sh-fallback".into()];
+        v.persistence_timeout_s = 300;
+        v.persistence_prefix_len = 24;
+        let d = desired(&v);
+        assert_eq!(
+            d.service.flags,
+            svc_flags::PERSISTENT | svc_flags::SCHED1 | svc_flags::SCHED2
+        );
+        assert_eq!(d.service.timeout_s, 300);
+        assert_eq!(d.service.netmask, 0xffff_ff00);
+        v.persistence_prefix_len = 0;
+        assert_eq!(desired(&v).service.netmask, 0);
+        v.persistence_prefix_len = 33;
+        assert!(desired_from_plan(&v).is_err());
+        // Without persistence the prefix is irrelevant: full mask.
+        v.persistence_timeout_s = 0;
+        assert_eq!(desired(&v).service.netmask, u32::MAX);
+        let mut v6 = vs(
+            "v6",
+            "2001:db8::1",
+            443,
+            "rr",
+            vec![rs("2001:db8::10", 443, 1)],
+        );
+        assert_eq!(desired(&v6).service.netmask, 128);
+        v6.persistence_timeout_s = 60;
+        v6.persistence_prefix_len = 64;
+        assert_eq!(desired(&v6).service.netmask, 64);
+        v6.persistence_prefix_len = 0;
+        assert!(desired_from_plan(&v6).is_err());
+    }
+
+    #[test]
+    fn fwmark_service_and_sorry_server_claim() {
+        let mut v = web();
+        v.fwmark = Some(5);
+        v.protocol = None;
+        v.address = None;
+        v.port = None;
+        v.sorry_server = Some(rs("10.0.2.1", 80, 1));
+        let d = desired(&v);
+        assert_eq!(
+            d.service.key,
+            ServiceKey::Fwmark {
+                family: Family::Ipv4,
+                mark: 5
+            }
+        );
+        assert!(d.claimed_dests.contains(&dk("10.0.2.1", 80)));
+        assert_eq!(
+            d.dests.len(),
+            2,
+            "the sorry server is not programmed by default"
+        );
+        // A sorry server left in the kernel from before a restart is ours: removed.
+        let mut k = kernel_of(&d);
+        k.dests
+            .push(dest_from_plan(&v, v.sorry_server.as_ref().unwrap()));
+        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        assert_eq!(r.ops, vec![Op::DelDest(d.service.key, dk("10.0.2.1", 80))]);
+    }
+
+    #[test]
+    fn duplicate_plan_identity_is_noted_once() {
+        let d = desired(&web());
+        let mut twin = d.clone();
+        twin.name = "web-again".into();
+        let r = reconcile(&[d.clone(), twin], &[], &Ownership::default());
+        assert_eq!(r.ops.len(), 3);
+        assert_eq!(
+            r.notes,
+            vec![Note::DuplicateService {
+                key: d.service.key,
+                name: "web-again".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn many_services_mixed_changes_in_order() {
+        let a = desired(&web());
+        let b = desired(&vs("b", "10.0.0.2", 80, "rr", vec![rs("10.0.3.1", 80, 1)]));
+        let c = desired(&vs("c", "10.0.0.3", 80, "rr", vec![rs("10.0.4.1", 80, 1)]));
+        let first = reconcile(
+            &[a.clone(), b.clone(), c.clone()],
+            &[],
+            &Ownership::default(),
+        );
+        assert_eq!(first.ops.len(), 3 + 4);
+        let mut kb = kernel_of(&b);
+        kb.dests[0].weight = 3;
+        // Plan drops `a`; `b` drifted; `c` absent from the kernel.
+        let r = reconcile(&[b.clone(), c.clone()], &[kernel_of(&a), kb], &first.owned);
+        assert_eq!(
+            r.ops,
+            vec![
+                Op::SetDest(b.service.key, b.dests[0].clone()),
+                Op::NewService(c.service.clone()),
+                Op::NewDest(c.service.key, c.dests[0].clone()),
+                Op::DelService(a.service.key),
+            ]
+        );
+    }
+
+    #[test]
+    fn op_display_reads_like_ipvsadm() {
+        let d = desired(&web());
+        assert_eq!(
+            Op::NewService(d.service.clone()).to_string(),
+            "NEW_SERVICE TCP 10.0.0.1:80 (scheduler wlc)"
+        );
+        assert_eq!(
+            Op::SetDest(d.service.key, d.dests[1].clone()).to_string(),
+            "SET_DEST TCP 10.0.0.1:80 -> 10.0.1.2:80 weight 2"
+        );
+    }
+}
