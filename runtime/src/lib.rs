@@ -4,5 +4,4 @@ pub mod ipvs;
 pub mod net;
 pub mod netlink;
 pub mod plan_load;
-pub mod vrrp;
 pub mod wire;
