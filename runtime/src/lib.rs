@@ -4,4 +4,5 @@ pub mod ipvs;
 pub mod net;
 pub mod netlink;
 pub mod plan_load;
+pub mod vrrp;
 pub mod wire;
