@@ -369,11 +369,11 @@ impl Core<'_> {
     }
 
     fn become_master(&mut self, reason: Reason) {
+        self.change(State::Master, reason);
         self.out.cancel(TimerKind::MasterDown);
         self.out.cancel(TimerKind::PreemptDelay);
         *self.vetoed_takeover = false;
         *self.last_extra_advert = None;
-        self.change(State::Master, reason);
         self.out.stats.became_master += 1;
         let vips = self.config.vips.clone();
         self.out.push(Action::AddVips {
