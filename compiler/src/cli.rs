@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::commands::{self, check::CheckArgs};
+use crate::commands::{self, build::BuildArgs, check::CheckArgs, plan_show::PlanShowArgs};
 use crate::render::Format;
 
 pub const USAGE: &str = "\
@@ -13,6 +13,11 @@ vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
 
 Usage:
   vigil check FILE|DIR... [--format human|json|github] [--deny warnings]
+  vigil build TOPOLOGY... --out DIR [--templates DIR] [--check]
+                              write every host's plan and artifacts to DIR
+                              (--check: exit 1 when DIR is stale instead)
+  vigil plan show HOST TOPOLOGY...
+                              summarise one host's plan
   vigil lints                 list every lint
   vigil explain CODE|NAME     explain a lint (e.g. `vigil explain V0101`)
   vigil schema                print the topology JSON Schema
@@ -26,6 +31,8 @@ check exits 0 when clean, 1 on errors (or warnings with --deny warnings),
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Check(CheckArgs),
+    Build(BuildArgs),
+    PlanShow(PlanShowArgs),
     Lints,
     Explain(String),
     Schema,
@@ -42,6 +49,16 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "check" => parse_check(rest).map(Command::Check),
+        "build" => parse_build(rest).map(Command::Build),
+        "plan" => match rest {
+            [sub, host, paths @ ..] if sub == "show" && !paths.is_empty() => {
+                Ok(Command::PlanShow(PlanShowArgs {
+                    host: host.clone(),
+                    paths: paths.iter().map(PathBuf::from).collect(),
+                }))
+            }
+            _ => Err("usage: vigil plan show HOST TOPOLOGY...".into()),
+        },
         "lints" => no_more(rest, Command::Lints),
         "schema" => no_more(rest, Command::Schema),
         "explain" => match rest {
@@ -101,6 +118,43 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
     Ok(args)
 }
 
+fn parse_build(rest: &[String]) -> Result<BuildArgs, String> {
+    let mut paths = Vec::new();
+    let mut out = None;
+    let mut templates = None;
+    let mut check = false;
+    let mut iter = rest.iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| iter.next().cloned())
+                .ok_or_else(|| format!("`{name}` needs a value"))
+        };
+        match flag {
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--templates" => templates = Some(PathBuf::from(value("--templates")?)),
+            "--check" => check = true,
+            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
+            _ => paths.push(PathBuf::from(arg)),
+        }
+    }
+    if paths.is_empty() {
+        return Err("`build` needs at least one topology file".into());
+    }
+    let out = out.ok_or("`build` needs `--out DIR`")?;
+    Ok(BuildArgs {
+        paths,
+        out,
+        templates,
+        check,
+    })
+}
+
 /// Runs the command line; returns the exit status.
 pub fn main(args: &[String]) -> u8 {
     let command = match parse(args) {
@@ -112,6 +166,8 @@ pub fn main(args: &[String]) -> u8 {
     };
     match command {
         Command::Check(check) => commands::check::run(&check),
+        Command::Build(build) => commands::build::run(&build),
+        Command::PlanShow(show) => commands::plan_show::run(&show),
         Command::Lints => commands::lints::run(),
         Command::Explain(key) => commands::explain::run(&key),
         Command::Schema => commands::schema::run(),

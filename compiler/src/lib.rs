@@ -5,6 +5,8 @@
 //! [`resolve`] (→ [`model::Cluster`], spans kept) → [`lints`] (→
 //! [`diagnostic::Diagnostic`]s) → [`render`] (human / JSON / GitHub).
 
+pub mod artifacts;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
@@ -12,6 +14,7 @@ pub mod lints;
 pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod plan;
 pub mod render;
 pub mod resolve;
 pub mod source;

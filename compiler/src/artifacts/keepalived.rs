@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use vigil_schema::plan::{Plan, PlanCheck, PlanMethod, PlanOnFail, PlanProtocol, PlanRealServerOnFail, PlanTrackerKind};
+use vigil_schema::plan::{
+    Plan, PlanCheck, PlanMethod, PlanOnFail, PlanProtocol, PlanRealServerOnFail, PlanTrackerKind,
+};
 
 use super::{RenderError, Templates, command_text, seconds_text};
 
@@ -109,7 +111,11 @@ struct VirtualServer {
 
 /// Render `keepalived.conf`. `passwords` maps router names to their
 /// simple-auth password (keepalived cannot read it from a file).
-pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, String>) -> Result<String, RenderError> {
+pub fn render(
+    templates: &Templates,
+    plan: &Plan,
+    passwords: &BTreeMap<String, String>,
+) -> Result<String, RenderError> {
     let mut scripts = Vec::new();
     let mut routers = Vec::new();
     for r in &plan.routers {
@@ -125,7 +131,13 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
                     interface: interface.clone(),
                     weight,
                 }),
-                PlanTrackerKind::Command { command, interval_ms, timeout_ms, rise, fall } => {
+                PlanTrackerKind::Command {
+                    command,
+                    interval_ms,
+                    timeout_ms,
+                    rise,
+                    fall,
+                } => {
                     let name = format!("{}_{}", r.name, t.name);
                     scripts.push(Script {
                         name: name.clone(),
@@ -145,7 +157,11 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
             && let Some(first) = arb.reference_ips.first()
         {
             let name = format!("{}_arbitration", r.name);
-            let ping = if first.is_ipv4() { "/usr/bin/ping -4" } else { "/usr/bin/ping -6" };
+            let ping = if first.is_ipv4() {
+                "/usr/bin/ping -4"
+            } else {
+                "/usr/bin/ping -6"
+            };
             let wait_s = arb.timeout_ms.div_ceil(1000).max(1);
             scripts.push(Script {
                 name: name.clone(),
@@ -155,7 +171,10 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
                 rise: 1,
                 fall: arb.attempts.max(1),
                 weight: 0,
-                comment: Some("arbitration approximated: FAULT when the first reference IP stops answering".into()),
+                comment: Some(
+                    "arbitration approximated: FAULT when the first reference IP stops answering"
+                        .into(),
+                ),
             });
             track_scripts.push(name);
         }
@@ -167,11 +186,19 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
             ("notify", &r.notify.any),
         ]
         .into_iter()
-        .filter_map(|(key, cmd)| cmd.as_ref().map(|c| NotifyLine { key, command: command_text(c) }))
+        .filter_map(|(key, cmd)| {
+            cmd.as_ref().map(|c| NotifyLine {
+                key,
+                command: command_text(c),
+            })
+        })
         .collect();
         let password = match &r.auth {
             Some(_) => Some(passwords.get(&r.name).cloned().ok_or_else(|| {
-                RenderError(format!("router {}: authentication without a password", r.name))
+                RenderError(format!(
+                    "router {}: authentication without a password",
+                    r.name
+                ))
             })?),
             None => None,
         };
@@ -184,17 +211,23 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
             priority: r.priority,
             advert_int: seconds_text(u64::from(r.advert_interval_cs) * 10),
             preempt: r.preempt,
-            preempt_delay_s: (r.preempt_delay_ms > 0).then(|| r.preempt_delay_ms.div_ceil(1000).to_string()),
+            preempt_delay_s: (r.preempt_delay_ms > 0)
+                .then(|| r.preempt_delay_ms.div_ceil(1000).to_string()),
             accept: r.accept,
             source_address: r.source_address.to_string(),
             unicast_peers: r.unicast_peers.iter().map(ToString::to_string).collect(),
             password,
             garp_repeat: r.garp.repeat.max(1),
-            garp_refresh_s: (r.garp.refresh_ms > 0).then(|| r.garp.refresh_ms.div_ceil(1000).to_string()),
+            garp_refresh_s: (r.garp.refresh_ms > 0)
+                .then(|| r.garp.refresh_ms.div_ceil(1000).to_string()),
             vips: r
                 .vips
                 .iter()
-                .map(|v| Vip { address: v.address.to_string(), prefix_len: v.prefix_len, label: v.label.clone() })
+                .map(|v| Vip {
+                    address: v.address.to_string(),
+                    prefix_len: v.prefix_len,
+                    label: v.label.clone(),
+                })
                 .collect(),
             track_interfaces,
             track_scripts,
@@ -202,7 +235,11 @@ pub fn render(templates: &Templates, plan: &Plan, passwords: &BTreeMap<String, S
         });
     }
 
-    let virtual_servers = plan.virtual_servers.iter().map(virtual_server).collect::<Vec<_>>();
+    let virtual_servers = plan
+        .virtual_servers
+        .iter()
+        .map(virtual_server)
+        .collect::<Vec<_>>();
     let context = serde_json::json!({
         "plan": plan,
         "kad": {
@@ -251,7 +288,14 @@ fn virtual_server(vs: &vigil_schema::plan::PlanVirtualServer) -> VirtualServer {
             check.kind = "tcp";
             check.port = *port;
         }
-        Some(PlanCheck::Http { port, path, status_min, status_max, body_sha256, .. }) => {
+        Some(PlanCheck::Http {
+            port,
+            path,
+            status_min,
+            status_max,
+            body_sha256,
+            ..
+        }) => {
             check.kind = "http";
             check.port = *port;
             check.path = path.clone();
@@ -272,7 +316,9 @@ fn virtual_server(vs: &vigil_schema::plan::PlanVirtualServer) -> VirtualServer {
     }
     let granularity = match vs.family {
         vigil_schema::plan::Family::Ipv4 => {
-            let bits = u32::MAX.checked_shl(32 - u32::from(vs.persistence_prefix_len.min(32))).unwrap_or(0);
+            let bits = u32::MAX
+                .checked_shl(32 - u32::from(vs.persistence_prefix_len.min(32)))
+                .unwrap_or(0);
             std::net::Ipv4Addr::from(bits).to_string()
         }
         vigil_schema::plan::Family::Ipv6 => vs.persistence_prefix_len.to_string(),

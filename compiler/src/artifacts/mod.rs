@@ -20,10 +20,22 @@ use minijinja::{Environment, UndefinedBehavior};
 
 /// The embedded templates, by file name.
 const EMBEDDED: &[(&str, &str)] = &[
-    ("vigild.service.j2", include_str!("../../templates/vigild.service.j2")),
-    ("keepalived.conf.j2", include_str!("../../templates/keepalived.conf.j2")),
-    ("nftables.conf.j2", include_str!("../../templates/nftables.conf.j2")),
-    ("inventory.yml.j2", include_str!("../../templates/inventory.yml.j2")),
+    (
+        "vigild.service.j2",
+        include_str!("../../templates/vigild.service.j2"),
+    ),
+    (
+        "keepalived.conf.j2",
+        include_str!("../../templates/keepalived.conf.j2"),
+    ),
+    (
+        "nftables.conf.j2",
+        include_str!("../../templates/nftables.conf.j2"),
+    ),
+    (
+        "inventory.yml.j2",
+        include_str!("../../templates/inventory.yml.j2"),
+    ),
 ];
 
 /// The single source of truth for the systemd unit's settings, shared with
@@ -60,6 +72,7 @@ impl Templates {
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .trim_blocks(true)
+                .lstrip_blocks(true)
                 .build()
                 .expect("the default delimiters are valid"),
         );
@@ -75,7 +88,11 @@ impl Templates {
     }
 
     /// Render a template with a serialisable context.
-    pub fn render<C: serde::Serialize>(&self, name: &str, context: &C) -> Result<String, RenderError> {
+    pub fn render<C: serde::Serialize>(
+        &self,
+        name: &str,
+        context: &C,
+    ) -> Result<String, RenderError> {
         let template = self
             .env
             .get_template(name)
@@ -87,8 +104,12 @@ impl Templates {
 }
 
 fn read_override(path: &PathBuf) -> Result<String, RenderError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| RenderError(format!("cannot read template override {}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        RenderError(format!(
+            "cannot read template override {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Seconds as keepalived writes them: whole when exact, else with decimals.
@@ -107,7 +128,10 @@ pub(crate) fn command_text(words: &[String]) -> String {
     words
         .iter()
         .map(|w| {
-            if !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "/._-=:,@+".contains(c)) {
+            if !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-=:,@+".contains(c))
+            {
                 w.clone()
             } else {
                 format!("'{}'", w.replace('\'', r"'\''"))
@@ -130,7 +154,11 @@ mod tests {
 
     #[test]
     fn commands_quote_only_when_needed() {
-        let words = ["/bin/check".to_string(), "a b".to_string(), "it's".to_string()];
+        let words = [
+            "/bin/check".to_string(),
+            "a b".to_string(),
+            "it's".to_string(),
+        ];
         assert_eq!(command_text(&words), r"/bin/check 'a b' 'it'\''s'");
     }
 }

@@ -24,7 +24,8 @@ struct Rule {
 /// Render `nftables.conf` for one host.
 pub fn render(templates: &Templates, plan: &Plan) -> Result<String, RenderError> {
     // (interface, family) -> (peer addresses, router names)
-    let mut groups: BTreeMap<(String, &'static str), (BTreeSet<IpAddr>, BTreeSet<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, &'static str), (BTreeSet<IpAddr>, BTreeSet<String>)> =
+        BTreeMap::new();
     for r in &plan.routers {
         let mut add = |interface: &str, address: IpAddr| {
             let family = if address.is_ipv4() { "ip" } else { "ip6" };
@@ -47,7 +48,10 @@ pub fn render(templates: &Templates, plan: &Plan) -> Result<String, RenderError>
             interface,
             family,
             sources: sources.iter().map(ToString::to_string).collect(),
-            comment: format!("peers of {}", routers.into_iter().collect::<Vec<_>>().join(", ")),
+            comment: format!(
+                "peers of {}",
+                routers.into_iter().collect::<Vec<_>>().join(", ")
+            ),
         })
         .collect();
     let context = serde_json::json!({ "plan": plan, "rules": rules });

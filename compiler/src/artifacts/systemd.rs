@@ -23,21 +23,32 @@ struct Section {
 }
 
 /// The unit's sections in systemd's usual order, placeholders filled in.
-pub fn unit_sections(vigild: &str, plan_path: &str) -> Result<Vec<(String, Vec<(String, String)>)>, RenderError> {
+pub fn unit_sections(
+    vigild: &str,
+    plan_path: &str,
+) -> Result<Vec<(String, Vec<(String, String)>)>, RenderError> {
     let settings: Map<String, Value> = serde_json::from_str(UNIT_SETTINGS_JSON)
         .map_err(|e| RenderError(format!("templates/unit.json: {e}")))?;
     let mut sections = Vec::new();
     for name in ["Unit", "Service", "Install"] {
         let Some(Value::Object(entries)) = settings.get(name) else {
-            return Err(RenderError(format!("templates/unit.json: section {name} is missing")));
+            return Err(RenderError(format!(
+                "templates/unit.json: section {name} is missing"
+            )));
         };
         let entries = entries
             .iter()
             .map(|(key, value)| {
-                let text = value
-                    .as_str()
-                    .ok_or_else(|| RenderError(format!("templates/unit.json: {name}.{key} must be a string")))?;
-                Ok((key.clone(), text.replace("@VIGILD@", vigild).replace("@PLAN@", plan_path)))
+                let text = value.as_str().ok_or_else(|| {
+                    RenderError(format!(
+                        "templates/unit.json: {name}.{key} must be a string"
+                    ))
+                })?;
+                Ok((
+                    key.clone(),
+                    text.replace("@VIGILD@", vigild)
+                        .replace("@PLAN@", plan_path),
+                ))
             })
             .collect::<Result<Vec<_>, RenderError>>()?;
         sections.push((name.to_string(), entries));
@@ -51,7 +62,10 @@ pub fn render(templates: &Templates, plan: &Plan) -> Result<String, RenderError>
         .into_iter()
         .map(|(name, entries)| Section {
             name,
-            entries: entries.into_iter().map(|(key, value)| Entry { key, value }).collect(),
+            entries: entries
+                .into_iter()
+                .map(|(key, value)| Entry { key, value })
+                .collect(),
         })
         .collect();
     let context = serde_json::json!({ "plan": plan, "unit": { "sections": sections } });
