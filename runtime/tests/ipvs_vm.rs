@@ -1,0 +1,448 @@
+//! IPVS against a real kernel: the `guest_*` tests program services from
+//! plan virtual servers through [`IpvsClient`] and read them back with the
+//! real `ipvsadm -Ln --exact`. The host kernel has no IPVS, so
+//! `ipvs_in_a_vm` boots Debian's kernel with `tests/vm/kvm-run.sh` and runs
+//! this same binary there with `--ignored guest_` (one boot for all).
+//!
+//! `VIGIL_SKIP_VM=1` skips the boot; otherwise a missing qemu or kernel
+//! image fails the test with the harness's explanation.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use vigil_schema::plan::{
+    Family, PlanMethod, PlanProtocol, PlanRealServer, PlanRealServerOnFail, PlanVirtualServer,
+};
+use vigild::ipvs::client::{IpvsClient, IpvsError};
+use vigild::ipvs::messages::{Dest, DestKey, FwdMethod, Protocol, Service, ServiceKey};
+use vigild::ipvs::reconcile::{
+    Note, Op, Ownership, Reconciliation, desired_from_plan_all, reconcile,
+};
+
+// ---------------------------------------------------------------- host side
+
+#[test]
+fn ipvs_in_a_vm() {
+    if std::env::var_os("KVM_RUN_GUEST").is_some() {
+        return; // already inside: the guest_* tests do the work
+    }
+    if std::env::var("VIGIL_SKIP_VM").as_deref() == Ok("1") {
+        eprintln!("VIGIL_SKIP_VM=1: IPVS kernel tests skipped");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vm/kvm-run.sh");
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(&script);
+    if std::env::var_os("KVM_RUN_CACHE").is_none() {
+        // Keep the extracted kernel between runs (saves ~1 s per boot).
+        cmd.env(
+            "KVM_RUN_CACHE",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/kvm-run-cache"),
+        );
+    }
+    let out = cmd
+        .arg(&exe)
+        .args(["--ignored", "--test-threads=1", "guest_"])
+        .env("KVM_RUN_TIMEOUT", "400")
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("--- guest stdout ---\n{stdout}\n--- guest stderr ---\n{stderr}");
+    match out.status.code() {
+        Some(0) => {}
+        Some(126) => panic!(
+            "the VM harness lacks a prerequisite (install the packages of tests/vm/packages, \
+             or set VIGIL_SKIP_VM=1): {stderr}"
+        ),
+        other => panic!("IPVS tests in the VM failed (exit {other:?}); output above"),
+    }
+    assert!(
+        stdout.contains("test result: ok") && !stdout.contains(" 0 passed"),
+        "the guest ran no test"
+    );
+}
+
+// --------------------------------------------------------------- guest side
+
+fn rs(addr: &str, port: u16, weight: u32) -> PlanRealServer {
+    PlanRealServer {
+        address: addr.parse().unwrap(),
+        port,
+        weight,
+        upper_threshold: 0,
+        lower_threshold: 0,
+    }
+}
+
+fn vs(name: &str, proto: PlanProtocol, addr: &str, port: u16, sched: &str) -> PlanVirtualServer {
+    let address: IpAddr = addr.parse().unwrap();
+    PlanVirtualServer {
+        name: name.into(),
+        family: if address.is_ipv4() {
+            Family::Ipv4
+        } else {
+            Family::Ipv6
+        },
+        protocol: Some(proto),
+        address: Some(address),
+        port: Some(port),
+        fwmark: None,
+        scheduler: sched.into(),
+        scheduler_flags: vec![],
+        method: PlanMethod::Dr,
+        persistence_timeout_s: 0,
+        persistence_prefix_len: 32,
+        quorum: 1,
+        hysteresis: 0,
+        sorry_server: None,
+        on_fail: PlanRealServerOnFail::Inhibit,
+        only_on_master_of: None,
+        keep_on_stop: false,
+        health: None,
+        real_servers: vec![],
+    }
+}
+
+/// Three services covering TCP/v4/DR, fwmark/NAT/persistence and UDP/v6/sh flags.
+fn plan() -> Vec<PlanVirtualServer> {
+    let mut web = vs("web", PlanProtocol::Tcp, "10.0.0.1", 80, "wlc");
+    web.real_servers = vec![rs("10.0.1.1", 80, 1), rs("10.0.1.2", 80, 3)];
+    web.real_servers[1].upper_threshold = 100;
+    web.real_servers[1].lower_threshold = 10;
+    let mut mark = vs("mark", PlanProtocol::Tcp, "10.0.0.2", 0, "rr");
+    mark.protocol = None;
+    mark.address = None;
+    mark.port = None;
+    mark.fwmark = Some(5);
+    mark.method = PlanMethod::Nat;
+    mark.persistence_timeout_s = 300;
+    mark.persistence_prefix_len = 24;
+    mark.real_servers = vec![rs("10.0.2.1", 8080, 2)];
+    let mut dns = vs("dns", PlanProtocol::Udp, "2001:db8::53", 53, "sh");
+    dns.scheduler_flags = vec!["sh-port".into()];
+    dns.real_servers = vec![rs("2001:db8::1:1", 53, 1), rs("2001:db8::1:2", 53, 1)];
+    vec![dns, mark, web]
+}
+
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Command::new("ipvsadm")
+        .args(args)
+        .output()
+        .expect("ipvsadm runs in the guest");
+    assert!(
+        out.status.success(),
+        "ipvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `ipvsadm -Ln --exact` without the banner and the connection counters,
+/// whitespace collapsed, one entry per line.
+fn listing() -> Vec<String> {
+    ipvsadm(&["-Ln", "--exact"])
+        .lines()
+        .skip(3)
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            if words.first() == Some(&"->") {
+                words[..4.min(words.len())].join(" ")
+            } else {
+                words.join(" ")
+            }
+        })
+        .collect()
+}
+
+fn reset() -> IpvsClient {
+    ipvsadm(&["-C"]);
+    IpvsClient::open().expect("IPVS is available in the guest")
+}
+
+/// Dump, reconcile, apply; every operation must succeed.
+fn converge(
+    client: &mut IpvsClient,
+    vss: &[PlanVirtualServer],
+    owned: &Ownership,
+) -> Reconciliation {
+    let (desired, errors) = desired_from_plan_all(vss);
+    assert!(errors.is_empty(), "{errors:?}");
+    let current = client.dump().expect("dump");
+    let r = reconcile(&desired, &current, owned);
+    for (op, res) in r.ops.iter().zip(client.apply_all(&r.ops)) {
+        res.unwrap_or_else(|e| panic!("{op}: {e}"));
+    }
+    r
+}
+
+fn expected_initial() -> Vec<String> {
+    [
+        "TCP 10.0.0.1:80 wlc",
+        "-> 10.0.1.1:80 Route 1",
+        "-> 10.0.1.2:80 Route 3",
+        "UDP [2001:db8::53]:53 sh (sh-port)",
+        "-> [2001:db8::1:1]:53 Route 1",
+        "-> [2001:db8::1:2]:53 Route 1",
+        "FWM 5 rr persistent 300 mask 255.255.255.0",
+        "-> 10.0.2.1:8080 Masq 2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_probe_reports_version() {
+    let (_c, info) = IpvsClient::probe().expect("probe");
+    assert_eq!(info.version, 0x010201, "IPVS 1.2.1");
+    assert_eq!(info.conn_tab_size, 4096);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_create_from_plan_matches_ipvsadm() {
+    let mut c = reset();
+    let r = converge(&mut c, &plan(), &Ownership::default());
+    assert_eq!(r.ops.len(), 3 + 5);
+    let got = listing();
+    // ipvsadm orders by its hash table; compare as sets but print both.
+    assert_eq!(
+        sorted(got.clone()),
+        sorted(expected_initial()),
+        "ipvsadm shows:\n{}",
+        got.join("\n")
+    );
+    let thresholds = ipvsadm(&["-Ln", "--thresholds", "-t", "10.0.0.1:80"]);
+    assert!(
+        thresholds
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()[..]
+                == ["->", "10.0.1.2:80", "100", "10", "0", "0"]),
+        "{thresholds}"
+    );
+    // The kernel's view decodes back into exactly the desired state.
+    let again = converge(&mut c, &plan(), &r.owned);
+    assert!(again.ops.is_empty(), "{:?}", again.ops);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_weight_update_is_set_only() {
+    let mut c = reset();
+    let first = converge(&mut c, &plan(), &Ownership::default());
+    let mut p = plan();
+    p[2].real_servers[0].weight = 9; // web 10.0.1.1
+    p[1].scheduler = "wrr".into(); // mark
+    let r = converge(&mut c, &p, &first.owned);
+    assert_eq!(r.ops.len(), 2, "{:?}", r.ops);
+    assert!(matches!(r.ops[0], Op::SetService(_)));
+    assert!(matches!(r.ops[1], Op::SetDest(_, Dest { weight: 9, .. })));
+    let got = listing();
+    assert!(
+        got.contains(&"-> 10.0.1.1:80 Route 9".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"FWM 5 wrr persistent 300 mask 255.255.255.0".to_string()),
+        "{got:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_remove_dest_and_service() {
+    let mut c = reset();
+    let first = converge(&mut c, &plan(), &Ownership::default());
+    let mut p = plan();
+    p[2].real_servers.remove(0); // web loses 10.0.1.1
+    p.remove(1); // mark goes away
+    let r = converge(&mut c, &p, &first.owned);
+    assert_eq!(r.ops.len(), 2, "{:?}", r.ops);
+    let got = sorted(listing());
+    let want = sorted(
+        expected_initial()
+            .into_iter()
+            .filter(|l| !l.contains("10.0.1.1:") && !l.contains("FWM 5") && !l.contains("10.0.2.1"))
+            .collect(),
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_restart_readopts_without_recreating() {
+    let mut c = reset();
+    converge(&mut c, &plan(), &Ownership::default());
+    // An operator nudges one weight while we are down.
+    ipvsadm(&[
+        "-e",
+        "-t",
+        "10.0.0.1:80",
+        "-r",
+        "10.0.1.2:80",
+        "-g",
+        "-w",
+        "7",
+        "-x",
+        "100",
+        "-y",
+        "10",
+    ]);
+    drop(c);
+    let mut fresh = IpvsClient::open().unwrap();
+    let r = converge(&mut fresh, &plan(), &Ownership::default());
+    assert_eq!(
+        r.ops.len(),
+        1,
+        "only the drifted weight is set: {:?}",
+        r.ops
+    );
+    assert!(matches!(&r.ops[0], Op::SetDest(_, d) if d.weight == 3));
+    assert_eq!(
+        r.notes
+            .iter()
+            .filter(|n| matches!(n, Note::Adopted(_)))
+            .count(),
+        3
+    );
+    assert_eq!(sorted(listing()), sorted(expected_initial()));
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_foreign_entries_are_left_alone() {
+    let mut c = reset();
+    ipvsadm(&["-A", "-t", "10.9.9.9:443", "-s", "rr"]);
+    ipvsadm(&[
+        "-a",
+        "-t",
+        "10.9.9.9:443",
+        "-r",
+        "10.9.9.10:443",
+        "-m",
+        "-w",
+        "4",
+    ]);
+    let first = converge(&mut c, &plan(), &Ownership::default());
+    // A foreign destination inside our own service.
+    ipvsadm(&[
+        "-a",
+        "-t",
+        "10.0.0.1:80",
+        "-r",
+        "10.0.7.7:80",
+        "-g",
+        "-w",
+        "1",
+    ]);
+    let mut p = plan();
+    p.remove(1);
+    p[1].real_servers[0].weight = 5;
+    let r = converge(&mut c, &p, &first.owned);
+    assert!(r.notes.iter().any(|n| matches!(n, Note::ForeignDestKept(_, d) if d.port == 80 && d.addr == "10.0.7.7".parse::<IpAddr>().unwrap())));
+    let got = listing();
+    for line in [
+        "TCP 10.9.9.9:443 rr",
+        "-> 10.9.9.10:443 Masq 4",
+        "-> 10.0.7.7:80 Route 1",
+        "-> 10.0.1.1:80 Route 5",
+    ] {
+        assert!(
+            got.contains(&line.to_string()),
+            "missing {line:?} in {got:?}"
+        );
+    }
+    assert!(!got.iter().any(|l| l.starts_with("FWM 5")), "{got:?}");
+    // Even an empty plan with full ownership only removes our services.
+    let r = converge(&mut c, &[], &r.owned);
+    assert_eq!(r.ops.len(), 2, "{:?}", r.ops);
+    assert_eq!(
+        listing(),
+        vec![
+            "TCP 10.9.9.9:443 rr".to_string(),
+            "-> 10.9.9.10:443 Masq 4".to_string()
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_bad_entries_are_reported_clearly() {
+    let mut c = reset();
+    let mut p = plan();
+    p[2].scheduler = "fastest".into();
+    let (desired, errors) = desired_from_plan_all(&p);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("virtual server `web`: unknown IPVS scheduler `fastest`")
+    );
+    let r = reconcile(&desired, &c.dump().unwrap(), &Ownership::default());
+    for res in c.apply_all(&r.ops) {
+        res.unwrap();
+    }
+    let got = listing();
+    assert!(
+        !got.iter().any(|l| l.contains("10.0.0.1:80")),
+        "the bad service is not programmed: {got:?}"
+    );
+    assert!(
+        got.iter().any(|l| l.starts_with("FWM 5")),
+        "the good ones are: {got:?}"
+    );
+
+    // The kernel's own refusals come back with their meaning.
+    let svc = Service {
+        key: ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: "10.0.0.9".parse().unwrap(),
+            port: 80,
+        },
+        scheduler: "nosuch".into(),
+        flags: 0,
+        timeout_s: 0,
+        netmask: u32::MAX,
+    };
+    let e = c.new_service(&svc).unwrap_err();
+    assert!(matches!(e, IpvsError::Kernel { .. }), "{e:?}");
+    assert!(e.to_string().contains("scheduler"), "{e}");
+    let svc = Service {
+        scheduler: "rr".into(),
+        ..svc
+    };
+    c.new_service(&svc).unwrap();
+    let e = c.new_service(&svc).unwrap_err();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    let dest = Dest {
+        key: DestKey {
+            addr: "10.0.1.1".parse().unwrap(),
+            port: 80,
+        },
+        fwd: FwdMethod::Route,
+        weight: 1,
+        upper_threshold: 0,
+        lower_threshold: 0,
+    };
+    let missing = ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: "10.0.0.10".parse().unwrap(),
+        port: 80,
+    };
+    let e = c.new_dest(&missing, &dest).unwrap_err();
+    assert!(e.to_string().contains("no such virtual service"), "{e}");
+    let e = c.del_dest(&svc.key, &dest.key).unwrap_err();
+    assert!(e.to_string().contains("no such destination"), "{e}");
+    let owned: BTreeSet<_> = r.owned.services.iter().collect();
+    assert_eq!(owned.len(), 2);
+}
