@@ -40,7 +40,7 @@ pub fn outputs(
     sources: &SourceMap,
     templates: &Templates,
 ) -> Result<Tree, String> {
-    let plans = emit_plans(cluster, sources).map_err(|e| e.to_string())?;
+    let plans = emit_plans(cluster).map_err(|e| e.to_string())?;
     let passwords: BTreeMap<String, String> = cluster
         .routers
         .values()

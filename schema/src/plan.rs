@@ -27,8 +27,10 @@ pub struct Plan {
     pub format_version: u32,
     /// Version of the compiler that wrote the plan.
     pub compiler_version: String,
-    /// SHA-256 (hex) of the topology source files; logged with every event so
-    /// skew between hosts is visible.
+    /// SHA-256 (hex) of this plan's content (with this field empty): the
+    /// topology as this host sees it. It changes exactly when what the host
+    /// runs changes; `vigild` logs it with every event so skew between hosts
+    /// is visible.
     pub topology_hash: String,
     /// The host this plan is for; `vigild` refuses a plan for another host.
     pub host: String,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use vigil_schema::plan::{ExpectedRole, Plan, PlanCheck, PlanOnFail, PlanTrackerKind};
 
 use crate::pipeline::analyse_paths;
-use crate::plan::{emit_plan, topology_hash};
+use crate::plan::emit_plan;
 use crate::render::{Format, human::Style, render_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub fn run(args: &PlanShowArgs) -> u8 {
         );
         return 1;
     }
-    match emit_plan(cluster, &args.host, &topology_hash(&analysis.sources)) {
+    match emit_plan(cluster, &args.host) {
         Ok(plan) => {
             print!("{}", summary(&plan));
             0

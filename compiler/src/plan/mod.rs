@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 use vigil_schema::plan::{PLAN_FORMAT_VERSION, Plan, PlanSyncGroup};
 
 use crate::model::Cluster;
-use crate::source::SourceMap;
 
-pub use hash::topology_hash;
+pub use hash::{plan_hash, topology_hash};
 
 /// The compiler version written into every plan.
 pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -42,20 +41,18 @@ impl std::fmt::Display for EmitError {
 impl std::error::Error for EmitError {}
 
 /// Plans for every host of the cluster, by host name.
-pub fn emit_plans(
-    cluster: &Cluster,
-    sources: &SourceMap,
-) -> Result<BTreeMap<String, Plan>, EmitError> {
-    let hash = topology_hash(sources);
+pub fn emit_plans(cluster: &Cluster) -> Result<BTreeMap<String, Plan>, EmitError> {
     cluster
         .hosts
         .keys()
-        .map(|host| Ok((host.clone(), emit_plan(cluster, host, &hash)?)))
+        .map(|host| Ok((host.clone(), emit_plan(cluster, host)?)))
         .collect()
 }
 
-/// The plan of one host.
-pub fn emit_plan(cluster: &Cluster, host: &str, topology_hash: &str) -> Result<Plan, EmitError> {
+/// The plan of one host. Its `topology_hash` is the SHA-256 of the plan's
+/// own content, so it changes exactly when what this host runs changes: a
+/// change to one router touches only the plans of that router's members.
+pub fn emit_plan(cluster: &Cluster, host: &str) -> Result<Plan, EmitError> {
     if !cluster.hosts.contains_key(host) {
         return Err(EmitError(format!("host `{host}` is not in the topology")));
     }
@@ -98,10 +95,10 @@ pub fn emit_plan(cluster: &Cluster, host: &str, topology_hash: &str) -> Result<P
             .max()
             .unwrap_or(0),
     };
-    Ok(Plan {
+    let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         compiler_version: COMPILER_VERSION.to_string(),
-        topology_hash: topology_hash.to_string(),
+        topology_hash: String::new(),
         host: host.to_string(),
         cluster: cluster
             .name
@@ -112,7 +109,9 @@ pub fn emit_plan(cluster: &Cluster, host: &str, topology_hash: &str) -> Result<P
         routers,
         sync_groups,
         virtual_servers,
-    })
+    };
+    plan.topology_hash = plan_hash(&plan)?;
+    Ok(plan)
 }
 
 /// Convert a linted integer, naming the field when it is out of range.
