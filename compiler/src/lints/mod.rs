@@ -18,7 +18,42 @@ use crate::diagnostic::{Diagnostic, Severity, normalize};
 use crate::model::Cluster;
 use crate::source::Span;
 
+pub mod advert_interval_out_of_range;
+pub mod auth_with_v3;
+pub mod bad_member_interface;
+pub mod demote_in_sync_group;
+pub mod duplicate_definition;
+pub mod duplicate_vip;
+pub mod duplicate_virtual_service;
+pub mod health_check_kind;
+pub mod ipv6_first_vip_not_link_local;
+pub mod ipv6_requires_v3;
+pub mod member_interface_unresolved;
+pub mod missing_arbitration;
+pub mod mixed_address_families;
+pub mod multiple_address_owners;
+pub mod no_vips;
+pub mod password_too_long;
+pub mod preempt_never_misuse;
+pub mod priority_out_of_range;
+pub mod priority_tie;
+pub mod quorum_unreachable;
+pub mod reference_ip_misplaced;
+pub mod router_definition_conflict;
+pub mod segment_definition_conflict;
+pub mod sync_group_unknown_router;
+pub mod too_many_vips;
+pub mod tracker_cannot_fail_over;
+pub mod tracker_kind;
+pub mod tracker_weight_out_of_range;
+pub mod unicast_member_without_address;
+pub mod unknown_member_host;
+pub mod unknown_segment;
+pub mod unsupported_version;
+pub mod vip_outside_segment;
+pub mod virtual_server_address_not_vip;
 pub mod vrid_collision;
+pub mod vrid_out_of_range;
 
 /// A lint: metadata, documentation and a check over the resolved model.
 pub struct Lint {
@@ -49,7 +84,44 @@ impl std::fmt::Debug for Lint {
 }
 
 /// Every lint, in code order.
-pub static ALL: &[&Lint] = &[&vrid_collision::LINT];
+pub static ALL: &[&Lint] = &[
+    &vrid_collision::LINT,
+    &router_definition_conflict::LINT,
+    &segment_definition_conflict::LINT,
+    &duplicate_definition::LINT,
+    &vrid_out_of_range::LINT,
+    &unsupported_version::LINT,
+    &advert_interval_out_of_range::LINT,
+    &ipv6_requires_v3::LINT,
+    &auth_with_v3::LINT,
+    &password_too_long::LINT,
+    &priority_out_of_range::LINT,
+    &priority_tie::LINT,
+    &multiple_address_owners::LINT,
+    &tracker_cannot_fail_over::LINT,
+    &tracker_kind::LINT,
+    &tracker_weight_out_of_range::LINT,
+    &preempt_never_misuse::LINT,
+    &missing_arbitration::LINT,
+    &reference_ip_misplaced::LINT,
+    &duplicate_vip::LINT,
+    &vip_outside_segment::LINT,
+    &mixed_address_families::LINT,
+    &too_many_vips::LINT,
+    &no_vips::LINT,
+    &ipv6_first_vip_not_link_local::LINT,
+    &unicast_member_without_address::LINT,
+    &unknown_member_host::LINT,
+    &bad_member_interface::LINT,
+    &member_interface_unresolved::LINT,
+    &unknown_segment::LINT,
+    &sync_group_unknown_router::LINT,
+    &demote_in_sync_group::LINT,
+    &virtual_server_address_not_vip::LINT,
+    &duplicate_virtual_service::LINT,
+    &health_check_kind::LINT,
+    &quorum_unreachable::LINT,
+];
 
 /// Runs every lint; diagnostics sorted by position.
 pub fn run(cluster: &Cluster) -> Vec<Diagnostic> {
