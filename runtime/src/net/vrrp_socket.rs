@@ -69,6 +69,7 @@ pub struct VrrpSocket {
     sock: Socket,
     family: Family,
     ifindex: u32,
+    joined: bool,
 }
 
 impl AsRawFd for VrrpSocket {
@@ -122,7 +123,23 @@ impl VrrpSocket {
             sock,
             family,
             ifindex,
+            joined: multicast,
         })
+    }
+
+    /// Joins the VRRP group if the socket was opened for unicast only.
+    pub fn ensure_joined(&mut self) -> io::Result<()> {
+        if !self.joined {
+            match self.family {
+                Family::Ipv4 => self.sock.join_multicast_v4_n(
+                    &VRRP_GROUP_V4,
+                    &InterfaceIndexOrAddress::Index(self.ifindex),
+                )?,
+                Family::Ipv6 => self.sock.join_multicast_v6(&VRRP_GROUP_V6, self.ifindex)?,
+            }
+            self.joined = true;
+        }
+        Ok(())
     }
 
     pub fn family(&self) -> Family {

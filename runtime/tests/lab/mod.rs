@@ -17,7 +17,6 @@ use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 /// Runs `ip ARGS...`, panicking with its stderr on failure.
@@ -60,8 +59,6 @@ pub fn available() -> bool {
     );
 }
 
-static SUBNET: AtomicU8 = AtomicU8::new(0);
-
 /// A running lab.
 pub struct Lab {
     pub prefix: String,
@@ -77,8 +74,9 @@ impl Lab {
     /// Builds a lab with `hosts` hosts; `tag` must be unique per test (≤ 6 chars).
     pub fn new(tag: &str, hosts: usize) -> Lab {
         let prefix = format!("vg{tag}{}", std::process::id() % 100_000);
-        // Distinct subnets per lab in this process keep captures unambiguous.
-        let subnet = 100 + SUBNET.fetch_add(1, Ordering::SeqCst);
+        // Labs are isolated from each other, so all use 10.77.0.0/24 and the
+        // plan files in tests/plans/ can name fixed addresses.
+        let subnet = 77;
         let dir = std::env::temp_dir().join(format!("{prefix}-lab"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("lab dir");
