@@ -6,8 +6,10 @@
 //! ARP:      htype 1 | ptype 0x0800 | hlen 6 | plen 4 | oper
 //!           sender MAC | sender IP | target MAC | target IP
 //! ```
-//! A gratuitous request has sender IP = target IP = the VIP and a zero target
-//! MAC; a gratuitous reply carries the sender MAC as target MAC too.
+//! A gratuitous request has sender IP = target IP = the VIP and the broadcast
+//! address as target MAC (what keepalived and `arping -U` send; RFC 5227 says
+//! the field is ignored); a gratuitous reply carries the sender MAC as target
+//! MAC.
 
 use std::net::Ipv4Addr;
 
@@ -172,7 +174,7 @@ impl Repr {
             return Err(EmitError::BufferTooSmall);
         }
         let (oper, tha) = match self.operation {
-            Operation::Request => (1u16, MacAddr([0; 6])),
+            Operation::Request => (1u16, MacAddr::BROADCAST),
             Operation::Reply => (2u16, self.mac),
         };
         p.put(field::ETH_DST, &MacAddr::BROADCAST.0);
@@ -202,20 +204,22 @@ impl Repr {
 mod tests {
     use super::*;
 
+    /// Captured from keepalived 2.2.7 becoming master of 192.168.77.100 on
+    /// an interface with MAC 7a:f0:b9:76:00:f3.
     static GARP_REQUEST: [u8; 42] = [
         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // broadcast
-        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, // src MAC
+        0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3, // src MAC
         0x08, 0x06, // ARP
         0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, // Ethernet/IPv4, request
-        0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 0, 100, // sender
-        0, 0, 0, 0, 0, 0, 10, 0, 0, 100, // target
+        0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3, 192, 168, 77, 100, // sender
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 192, 168, 77, 100, // target
     ];
 
     fn repr(op: Operation) -> Repr {
         Repr {
             operation: op,
-            mac: MacAddr([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]),
-            address: Ipv4Addr::new(10, 0, 0, 100),
+            mac: MacAddr([0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3]),
+            address: Ipv4Addr::new(192, 168, 77, 100),
         }
     }
 
@@ -230,7 +234,7 @@ mod tests {
     fn reply_round_trips_with_target_mac() {
         let bytes = repr(Operation::Reply).to_bytes();
         assert_eq!(&bytes[20..22], &[0, 2]);
-        assert_eq!(&bytes[32..38], &[0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(&bytes[32..38], &[0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3]);
         assert_eq!(
             Repr::parse(&Packet::new_unchecked(&bytes[..])),
             Ok(repr(Operation::Reply))

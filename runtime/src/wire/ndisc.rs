@@ -236,6 +236,22 @@ mod tests {
         assert_eq!(Repr::parse(SRC, ALL_NODES, 255, &p), Ok(r));
     }
 
+    /// Captured from keepalived 2.2.7 announcing 2001:db8::53 (MAC
+    /// 7a:f0:b9:76:00:f3): it sends from the VIP itself, O flag only.
+    #[test]
+    fn keepalived_2_2_7_capture() {
+        let vip: Ipv6Addr = "2001:db8::53".parse().unwrap();
+        let captured: [u8; 32] = [
+            0x88, 0x00, 0xc5, 0x2d, 0x20, 0, 0, 0, //
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53, //
+            0x02, 0x01, 0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3,
+        ];
+        let r = Repr::unsolicited(vip, MacAddr([0x7a, 0xf0, 0xb9, 0x76, 0x00, 0xf3]), false);
+        let p = Packet::new_checked(&captured[..]).unwrap();
+        assert_eq!(Repr::parse(vip, ALL_NODES, 255, &p), Ok(r));
+        assert_eq!(r.to_bytes(vip, ALL_NODES), captured);
+    }
+
     #[test]
     fn router_flag_round_trips() {
         let r = Repr::unsolicited(TARGET, MAC, true);
