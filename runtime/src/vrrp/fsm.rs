@@ -646,3 +646,158 @@ fn address_key(a: IpAddr) -> u128 {
         IpAddr::V6(a) => u128::from(a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrrp::config::tests::plan_router;
+    use std::collections::BTreeMap;
+
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn random_input(rng: &mut XorShift, base: &RouterConfig) -> Input {
+        let kinds = TimerKind::ALL;
+        match rng.below(20) {
+            0 => Input::Startup,
+            1 => Input::Shutdown,
+            2..=9 => Input::AdvertReceived {
+                src: ["10.0.0.0", "10.0.0.2", "10.0.0.3"][rng.below(3) as usize]
+                    .parse()
+                    .unwrap(),
+                priority: [0, 50, 100, 200, 255][rng.below(5) as usize],
+                advert_interval: Centis([50, 100, 200][rng.below(3) as usize]),
+            },
+            10 => Input::RxError {
+                reason: RxError::AuthFailure,
+            },
+            11..=14 => Input::Timer {
+                kind: kinds[rng.below(kinds.len() as u64) as usize],
+            },
+            15 => Input::Fault {
+                on: rng.below(2) == 0,
+            },
+            16 => Input::PriorityChange {
+                priority: rng.next() as u8,
+            },
+            17 => Input::ArbitrationVerdict {
+                allow_master: rng.below(3) != 0,
+            },
+            _ => {
+                let mut c = base.clone();
+                c.preempt = rng.below(2) == 0;
+                c.preempt_delay_ms = [0, 1500][rng.below(2) as usize];
+                c.garp_refresh_ms = [0, 5000][rng.below(2) as usize];
+                c.priority = [100, 150][rng.below(2) as usize];
+                Input::PlanReload {
+                    config: Box::new(c),
+                }
+            }
+        }
+    }
+
+    /// Random input sequences never panic and keep the invariants the shell
+    /// relies on: the armed timers match what the actions said, a master
+    /// always has its advert timer and holds the VIPs, a backup always has
+    /// its master-down timer, and a stopped router has nothing armed.
+    #[test]
+    fn random_inputs_keep_invariants() {
+        let base = RouterConfig::from_plan(&plan_router(), 0).unwrap();
+        for seed in 1..200u64 {
+            let mut rng = XorShift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut r = Router::new(base.clone(), None);
+            let mut shell_timers: BTreeMap<TimerKind, Instant> = BTreeMap::new();
+            let mut holds_vips = false;
+            let mut now = Instant::ZERO;
+            for _ in 0..400 {
+                // Half the time jump to the earliest deadline, as the loop would.
+                if rng.below(2) == 0 {
+                    if let Some((&kind, &at)) = shell_timers.iter().min_by_key(|(_, at)| **at) {
+                        now = now.max(at);
+                        shell_timers.remove(&kind);
+                        let actions = r.handle(Input::Timer { kind }, now);
+                        apply(&actions, now, &mut shell_timers, &mut holds_vips);
+                        check(&r, &shell_timers, holds_vips);
+                        continue;
+                    }
+                }
+                now = now + Duration::from_micros(rng.below(2_000_000));
+                let input = random_input(&mut rng, &base);
+                if let Input::Timer { kind } = input {
+                    // A shell fires a timer (possibly early or stale) and forgets it.
+                    shell_timers.remove(&kind);
+                }
+                let actions = r.handle(input, now);
+                apply(&actions, now, &mut shell_timers, &mut holds_vips);
+                check(&r, &shell_timers, holds_vips);
+            }
+        }
+    }
+
+    fn apply(
+        actions: &[Action],
+        now: Instant,
+        timers: &mut BTreeMap<TimerKind, Instant>,
+        holds: &mut bool,
+    ) {
+        for a in actions {
+            match a {
+                Action::ArmTimer { kind, at } => {
+                    assert!(*at >= now, "timer armed in the past");
+                    timers.insert(*kind, *at);
+                }
+                Action::CancelTimer { kind } => {
+                    assert!(
+                        timers.remove(kind).is_some(),
+                        "cancel of a timer that was not armed"
+                    );
+                }
+                Action::AddVips { .. } => *holds = true,
+                Action::RemoveVips { .. } => {
+                    assert!(*holds, "VIPs removed while not held");
+                    *holds = false;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn check(r: &Router, timers: &BTreeMap<TimerKind, Instant>, holds: bool) {
+        for k in TimerKind::ALL {
+            assert_eq!(
+                r.deadline(k),
+                timers.get(&k).copied(),
+                "{k:?} deadline out of sync"
+            );
+        }
+        match r.state() {
+            State::Master => {
+                assert!(holds);
+                assert!(timers.contains_key(&TimerKind::Advert));
+                assert!(!timers.contains_key(&TimerKind::MasterDown));
+            }
+            State::Backup => {
+                assert!(!holds);
+                assert!(timers.contains_key(&TimerKind::MasterDown));
+                assert!(!timers.contains_key(&TimerKind::Advert));
+            }
+            State::Initialize | State::Fault => {
+                assert!(!holds);
+                assert!(
+                    timers.is_empty(),
+                    "stopped router with armed timers: {timers:?}"
+                );
+            }
+        }
+    }
+}
