@@ -40,8 +40,14 @@ fn nftables_snapshot() {
 #[test]
 fn inventory_snapshot() {
     let hosts = vec![
-        inventory::InventoryHost { name: "lb1".into(), runtime: "vigild".into() },
-        inventory::InventoryHost { name: "old1".into(), runtime: "keepalived".into() },
+        inventory::InventoryHost {
+            name: "lb1".into(),
+            runtime: "vigild".into(),
+        },
+        inventory::InventoryHost {
+            name: "old1".into(),
+            runtime: "keepalived".into(),
+        },
     ];
     let inv = inventory::render(&Templates::embedded(), "0.1.0", "abc", &hosts).unwrap();
     insta::assert_snapshot!(inv);
@@ -63,6 +69,9 @@ fn template_override_replaces_one_template_and_strict_mode_catches_typos() {
     std::fs::write(dir.join("nftables.conf.j2"), "host={{ plan.hots }}\n").unwrap();
     let templates = Templates::with_overrides(Some(&dir)).unwrap();
     let err = nftables::render(&templates, &plan()).unwrap_err();
-    assert!(err.to_string().contains("hots") || err.to_string().contains("undefined"), "{err}");
+    assert!(
+        err.to_string().contains("hots") || err.to_string().contains("undefined"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -127,6 +127,9 @@ pub fn render(
                 PlanOnFail::Demote { weight } => Some(-i32::from(weight)),
             };
             match &t.kind {
+                // keepalived always tracks the instance's own interface
+                // (FAULT when it goes down) and rejects it in track_interface.
+                PlanTrackerKind::Interface { interface } if *interface == r.interface => {}
                 PlanTrackerKind::Interface { interface } => track_interfaces.push(TrackInterface {
                     interface: interface.clone(),
                     weight,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
-use vigil_schema::plan::Plan;
+use vigil_schema::plan::{Family, Plan};
 
 use super::{RenderError, Templates};
 
@@ -21,24 +21,67 @@ struct Rule {
     comment: String,
 }
 
+/// An admitted source: one peer, or every on-link IPv6 sender.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Peer(IpAddr),
+    Ipv6LinkLocal,
+}
+
+impl Source {
+    fn text(&self) -> String {
+        match self {
+            Source::Peer(a) => a.to_string(),
+            Source::Ipv6LinkLocal => "fe80::/10".to_string(),
+        }
+    }
+}
+
+type Groups = BTreeMap<(String, &'static str), (BTreeSet<Source>, BTreeSet<String>)>;
+
+fn admit(groups: &mut Groups, interface: &str, family: &'static str, source: Source, router: &str) {
+    let entry = groups.entry((interface.to_string(), family)).or_default();
+    entry.0.insert(source);
+    entry.1.insert(router.to_string());
+}
+
+fn family_word(address: IpAddr) -> &'static str {
+    if address.is_ipv4() { "ip" } else { "ip6" }
+}
+
 /// Render `nftables.conf` for one host.
 pub fn render(templates: &Templates, plan: &Plan) -> Result<String, RenderError> {
-    // (interface, family) -> (peer addresses, router names)
-    let mut groups: BTreeMap<(String, &'static str), (BTreeSet<IpAddr>, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut groups = Groups::new();
     for r in &plan.routers {
-        let mut add = |interface: &str, address: IpAddr| {
-            let family = if address.is_ipv4() { "ip" } else { "ip6" };
-            let entry = groups.entry((interface.to_string(), family)).or_default();
-            entry.0.insert(address);
-            entry.1.insert(r.name.clone());
-        };
         for peer in &r.peers {
-            add(&r.interface, peer.address);
+            admit(
+                &mut groups,
+                &r.interface,
+                family_word(peer.address),
+                Source::Peer(peer.address),
+                &r.name,
+            );
+        }
+        // IPv6 multicast adverts leave from the sender's link-local address
+        // (RFC 5798 section 5.1.2.1), which the sender's kernel picks.
+        if r.family == Family::Ipv6 && r.unicast_peers.is_empty() && !r.peers.is_empty() {
+            admit(
+                &mut groups,
+                &r.interface,
+                "ip6",
+                Source::Ipv6LinkLocal,
+                &r.name,
+            );
         }
         for path in &r.heartbeat_paths {
             for peer in &path.peers {
-                add(&path.interface, *peer);
+                admit(
+                    &mut groups,
+                    &path.interface,
+                    family_word(*peer),
+                    Source::Peer(*peer),
+                    &r.name,
+                );
             }
         }
     }
@@ -47,7 +90,7 @@ pub fn render(templates: &Templates, plan: &Plan) -> Result<String, RenderError>
         .map(|((interface, family), (sources, routers))| Rule {
             interface,
             family,
-            sources: sources.iter().map(ToString::to_string).collect(),
+            sources: sources.iter().map(Source::text).collect(),
             comment: format!(
                 "peers of {}",
                 routers.into_iter().collect::<Vec<_>>().join(", ")
