@@ -5,8 +5,8 @@
 //!   `` `key` `` in the reference);
 //! * every TOML snippet in it uses only keys and value types the schema
 //!   knows (snippets are fragments, so required keys are not demanded);
-//! * the first example is a complete topology that validates and
-//!   deserialises.
+//! * the first example of the reference and of `README.md` is a complete
+//!   topology that validates and deserialises.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -127,8 +127,14 @@ fn snippets_use_only_known_keys() {
 }
 
 #[test]
-fn first_example_is_a_complete_topology() {
-    let doc = repo_file("docs/topology.md");
+fn first_examples_are_complete_topologies() {
+    for file in ["docs/topology.md", "README.md"] {
+        first_example_is_a_complete_topology(file);
+    }
+}
+
+fn first_example_is_a_complete_topology(file: &str) {
+    let doc = repo_file(file);
     let first = toml_blocks(&doc).into_iter().next().unwrap();
     let validator = jsonschema::validator_for(&schema()).unwrap();
     let errors: Vec<String> = validator
