@@ -254,7 +254,7 @@ impl Core<'_> {
                     self.out.stats.priority_zero_received += 1;
                 }
                 match *self.state {
-                    State::Backup => self.backup_advert(src, priority, advert_interval),
+                    State::Backup => self.backup_advert(priority, advert_interval),
                     State::Master => self.master_advert(src, priority, advert_interval),
                     State::Initialize | State::Fault => {}
                 }
@@ -435,7 +435,7 @@ impl Core<'_> {
         }
     }
 
-    fn backup_advert(&mut self, _src: IpAddr, priority: u8, advert_interval: Centis) {
+    fn backup_advert(&mut self, priority: u8, advert_interval: Centis) {
         if priority == 0 {
             // The master resigned: take over after Skew_Time only.
             let skew = timers::skew_time(*self.priority, *self.master_adver_interval);
