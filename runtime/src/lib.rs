@@ -1,6 +1,7 @@
 //! vigild: executes a compiled plan in one thread and one mio event loop.
 
 pub mod event_loop;
+pub mod health;
 pub mod ipvs;
 pub mod log;
 pub mod net;

@@ -1,0 +1,11 @@
+//! Real-server health checking.
+//!
+//! * [`scheduler`] — the sans-IO core: per-real-server rise/fall state
+//!   machines, timeouts, quorum with hysteresis and the sorry server;
+//! * [`probe`] — the I/O side the event loop drives without threads:
+//!   non-blocking TCP connect, HTTP/1.0 GET, external commands;
+//! * [`sha256`] — body digests for HTTP checks.
+
+pub mod probe;
+pub mod scheduler;
+pub mod sha256;
