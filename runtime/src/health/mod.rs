@@ -4,8 +4,10 @@
 //!   machines, timeouts, quorum with hysteresis and the sorry server;
 //! * [`probe`] — the I/O side the event loop drives without threads:
 //!   non-blocking TCP connect, HTTP/1.0 GET, external commands;
-//! * [`sha256`] — body digests for HTTP checks.
+//! * [`sha256`] — body digests for HTTP checks;
+//! * [`to_ipvs`] — scheduler actions and health state as IPVS operations.
 
 pub mod probe;
 pub mod scheduler;
 pub mod sha256;
+pub mod to_ipvs;
