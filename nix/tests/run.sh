@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Offline tests of flake.nix and the NixOS module (nix/module.nix).
+#
+#   nix/tests/run.sh
+#
+# Needs Debian's nix-bin (Nix 2.8), python3 and cargo. No network: the
+# flake's nixpkgs input is replaced by nix/stub-nixpkgs, whose
+# buildRustPackage installs the binaries cargo built here (copied to
+# nix/stub-nixpkgs/prebuilt/). What this covers and what it cannot is
+# described in docs/nixos.md.
+#
+# Environment:
+#   VIGIL_BIN_DIR  directory holding `vigil` and `vigild` (default: cargo
+#                  builds them into target/debug).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters ='
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { printf '  ok: %s\n' "$*"; }
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+for tool in nix nix-instantiate python3; do
+    command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install nix-bin python3)"
+done
+
+# --- The binaries ------------------------------------------------------------
+step "binaries"
+if [ -n "${VIGIL_BIN_DIR:-}" ]; then
+    BIN=$VIGIL_BIN_DIR
+else
+    cargo build --quiet -p vigil -p vigild
+    BIN=$ROOT/target/debug
+fi
+for bin in vigil vigild; do
+    [ -x "$BIN/$bin" ] || fail "$BIN/$bin is missing"
+done
+VIGIL=$BIN/vigil
+
+# The module compiles topologies with `vigil build TOPOLOGY --out DIR`.
+if ! "$VIGIL" build examples/web-pair.toml --out "$WORK/web-pair" >"$WORK/build.log" 2>&1 \
+    || [ ! -f "$WORK/web-pair/web1/plan.json" ]; then
+    cat "$WORK/build.log" >&2
+    fail "$VIGIL does not implement \`vigil build TOPOLOGY --out DIR\` (or it failed on examples/web-pair.toml); the NixOS module needs it"
+fi
+ok "vigil build examples/web-pair.toml wrote $(cd "$WORK/web-pair" && echo */ | tr -d /)"
+
+PREBUILT=nix/stub-nixpkgs/prebuilt
+rm -rf "$PREBUILT"
+mkdir -p "$PREBUILT"
+for bin in vigil vigild; do
+    # Stripped: the stub copies them into the Nix store on every change.
+    strip -o "$PREBUILT/$bin" "$BIN/$bin" 2>/dev/null || cp "$BIN/$bin" "$PREBUILT/$bin"
+done
+ok "copied to $PREBUILT/ for the stub's buildRustPackage"
+
+# Files of the checkout a clean clone would have (tracked and new, not ignored).
+list_sources() {
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+            [ -e "$f" ] && printf '%s\0' "$f"
+        done
+    else
+        find . -path ./target -prune -o -path ./.git -prune -o -type f -print0
+    fi
+}
+
+# --- (1) Syntax ----------------------------------------------------------------
+step "(1) nix-instantiate --parse on every .nix file"
+count=0
+while IFS= read -r -d '' f; do
+    case "$f" in *.nix) ;; *) continue ;; esac
+    nix-instantiate --parse "$f" >/dev/null || fail "syntax error in $f"
+    count=$((count + 1))
+done < <(list_sources)
+[ "$count" -gt 0 ] || fail "no .nix files found"
+ok "$count files parse"
+
+# --- (2) nix flake check against the stub nixpkgs ---------------------------
+step "(2) nix flake check, nixpkgs overridden by nix/stub-nixpkgs"
+# A copy of the sources (not target/, which path: would copy into the store),
+# plus the prebuilt binaries the stub needs (ignored by git).
+SRC=$WORK/src
+mkdir -p "$SRC"
+list_sources | tar -c --null -T - -f - | tar -x -C "$SRC" -f -
+cp -r "$PREBUILT" "$SRC/$PREBUILT"
+flake_args=(--no-write-lock-file --override-input nixpkgs "path:$SRC/nix/stub-nixpkgs")
+nix flake check "path:$SRC" "${flake_args[@]}" 2>"$WORK/flake-check.log" \
+    || { cat "$WORK/flake-check.log" >&2; fail "nix flake check"; }
+ok "flake check: outputs evaluate, nixosModules.default is a module, checks build"
+
+system=$(nix-instantiate --eval --expr builtins.currentSystem --json | tr -d '"')
+nix build --no-link "path:$SRC#checks.$system.lint-examples" "path:$SRC#packages.$system.default" \
+    "${flake_args[@]}" 2>"$WORK/flake-build.log" || { cat "$WORK/flake-build.log" >&2; fail "nix build"; }
+lint_out=$(nix eval --raw "path:$SRC#checks.$system.lint-examples.outPath" "${flake_args[@]}" 2>/dev/null)
+pkg_out=$(nix eval --raw "path:$SRC#packages.$system.default.outPath" "${flake_args[@]}" 2>/dev/null)
+ok "checks.$system.lint-examples: $(cat "$lint_out")"
+for bin in vigil vigild; do
+    [ -x "$pkg_out/bin/$bin" ] || fail "packages.$system.default has no bin/$bin"
+done
+ok "packages.$system.default has bin/vigil and bin/vigild"
+
+# --- (3) Module harness and parity with `vigil build` -------------------------
+step "(3) module harness (nix/tests/module-eval.nix) and parity with vigil build"
+harness() { # harness OUT_JSON [NIX ARGS...]: evaluate with `import module-eval.nix { ARGS }`
+    local out=$1
+    shift
+    nix-instantiate --read-write-mode --eval --strict --json \
+        --expr "import $ROOT/nix/tests/module-eval.nix { $* }" >"$out" 2>"$out.log"
+}
+
+harness "$WORK/nft.json" || { cat "$WORK/nft.json.log" >&2; fail "harness, web1 with nftables"; }
+python3 nix/tests/parity.py "$WORK/nft.json" "$WORK/web-pair" web1 || fail "parity, nftables"
+
+iptables_net='networking = { hostName = "web1"; nftables.enable = false; };'
+harness "$WORK/ipt.json" "$iptables_net" || { cat "$WORK/ipt.json.log" >&2; fail "harness, web1 with iptables"; }
+python3 nix/tests/parity.py "$WORK/ipt.json" "$WORK/web-pair" web1 --iptables || fail "parity, iptables"
+
+# Every host of every example, nftables, against that example's build.
+for topology in examples/*.toml; do
+    name=$(basename "$topology" .toml)
+    "$VIGIL" build "$topology" --out "$WORK/ex-$name" >"$WORK/ex-$name.log" 2>&1 \
+        || { cat "$WORK/ex-$name.log" >&2; fail "vigil build $topology"; }
+    for dir in "$WORK/ex-$name"/*/; do
+        host=$(basename "$dir")
+        settings="settings = { enable = true; topology = $ROOT/$topology; openFirewall = true; hostName = \"$host\"; };"
+        harness "$WORK/ex-$name-$host.json" "$settings" \
+            || { cat "$WORK/ex-$name-$host.json.log" >&2; fail "harness, $topology host $host"; }
+        python3 nix/tests/parity.py "$WORK/ex-$name-$host.json" "$WORK/ex-$name" "$host" >"$WORK/parity.out" \
+            || { cat "$WORK/parity.out"; fail "parity, $topology host $host"; }
+        ok "$topology host $host: unit, plan, firewall and kernel modules match vigil build"
+    done
+done
+
+# extraArgs reach ExecStart, shell-quoted.
+harness "$WORK/args.json" "settings = { enable = true; topology = $ROOT/examples/web-pair.toml; extraArgs = [ \"--flag\" \"two words\" ]; };" "$iptables_net" \
+    || { cat "$WORK/args.json.log" >&2; fail "harness with extraArgs"; }
+exec_start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["systemd"]["services"]["vigil"]["serviceConfig"]["ExecStart"])' "$WORK/args.json")
+case "$exec_start" in
+    *"/bin/vigild --plan /etc/vigil/plan.json --flag 'two words'") ok "extraArgs: ExecStart = $exec_start" ;;
+    *) fail "extraArgs not appended to ExecStart: $exec_start" ;;
+esac
+
+# A prebuilt plan (as Ansible ships it) is installed as is, without compiling.
+cp "$WORK/web-pair/web1/plan.json" "$WORK/web1-plan.json"
+harness "$WORK/plan.json" "settings = { enable = true; plan = $WORK/web1-plan.json; openFirewall = true; };" "$iptables_net" \
+    || { cat "$WORK/plan.json.log" >&2; fail "harness with a prebuilt plan"; }
+grep -q 'vigil-plan-' "$WORK/plan.json.log" && fail "a prebuilt plan was compiled again"
+python3 nix/tests/parity.py "$WORK/plan.json" "$WORK/web-pair" web1 --iptables >/dev/null || fail "parity with a prebuilt plan"
+ok "plan = <prebuilt web1 plan>: installed unchanged, nothing compiled"
+
+# Negative cases: each must fail the evaluation with the given message.
+expect_failure() { # NAME EXPECTED_TEXT NIX_ARGS...
+    local name=$1 expected=$2
+    shift 2
+    if harness "$WORK/neg.json" "$@"; then
+        fail "$name: the harness accepted it"
+    fi
+    grep -qF -- "$expected" "$WORK/neg.json.log" || { cat "$WORK/neg.json.log" >&2; fail "$name: no \"$expected\" in the error"; }
+    ok "$name fails: $(grep -F -m1 -- "$expected" "$WORK/neg.json.log" | sed 's/^ *//')"
+}
+expect_failure "misspelt option services.vigil.topolgy" "The option \`services.vigil.topolgy' does not exist" \
+    "settings = { enable = true; topolgy = $ROOT/examples/web-pair.toml; };" "$iptables_net"
+expect_failure "openFirewall = \"yes\" (not a bool)" "is not of type \`boolean'" \
+    "settings = { enable = true; topology = $ROOT/examples/web-pair.toml; openFirewall = \"yes\"; };" "$iptables_net"
+expect_failure "a host that is not in the topology" "host 'db9' is not in the topology" \
+    "settings = { enable = true; topology = $ROOT/examples/web-pair.toml; hostName = \"db9\"; };"
+expect_failure "web2's prebuilt plan on web1" "is for host 'web2', not 'web1'" \
+    "settings = { enable = true; plan = $WORK/web-pair/web2/plan.json; };" "$iptables_net"
+expect_failure "neither topology nor plan" "set \`topology\` (the cluster TOML) or \`plan\`" \
+    'settings = { enable = true; };' "$iptables_net"
+
+# --- (4) A broken topology fails the plan derivation with the lint in the log --
+step "(4) a topology with errors fails the build, with the compiler's diagnostics"
+broken=examples/broken/vrid-collision.toml
+[ -f "$broken" ] || fail "$broken is missing"
+if "$VIGIL" check "$broken" >"$WORK/check.out" 2>"$WORK/check.err"; then
+    fail "vigil check accepted $broken"
+fi
+codes=$(grep -oE '\bV[0-9]{4}\b' "$WORK/check.err" | sort -u || true)
+[ -n "$codes" ] || { cat "$WORK/check.err" >&2; fail "vigil check $broken printed no lint code"; }
+host=$(grep -oE '^\[host\.[A-Za-z0-9_-]+' "$broken" | head -n1 | sed 's/^\[host\.//')
+[ -n "$host" ] || fail "no [host.*] table in $broken"
+if harness "$WORK/broken.json" "settings = { enable = true; topology = $ROOT/$broken; hostName = \"$host\"; };" "$iptables_net"; then
+    fail "the harness accepted $broken"
+fi
+grep -q "vigil-plan-$host.drv' failed" "$WORK/broken.json.log" \
+    || { cat "$WORK/broken.json.log" >&2; fail "the plan derivation did not fail"; }
+for code in $codes; do
+    grep -q "$code" "$WORK/broken.json.log" || { cat "$WORK/broken.json.log" >&2; fail "lint $code is not in the build log"; }
+    ok "$broken: the plan derivation failed and the build log shows $code: $(grep -m1 "$code" "$WORK/broken.json.log" | sed 's/^ *//')"
+done
+grep -q "has errors (diagnostics above)" "$WORK/broken.json.log" || fail "the derivation's own message is missing"
+
+printf '\nall Nix tests passed\n'
