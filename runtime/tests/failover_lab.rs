@@ -333,11 +333,41 @@ fn no_preempt_leaves_the_lower_priority_master_in_place() {
 }
 
 #[test]
-fn ipv6_v3_election_and_takeover() {
+fn ipv6_v3_election_takeover_and_unsolicited_na() {
     if !lab::available() {
         return;
     }
-    let mut lab = Lab::new("f6", 2);
+    let mut lab = Lab::new("f6", 3);
+    // Host 3 records neighbour advertisements for the VIP (ICMPv6 type 136).
+    let na_sock = lab.in_ns(3, || {
+        let s = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV6),
+        )
+        .unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        s
+    });
+    let nas: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (nas2, stop2) = (nas.clone(), stop.clone());
+    let vip6: std::net::Ipv6Addr = "fd00:77::100".parse().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 512];
+        while !stop2.load(Ordering::Relaxed) {
+            if let Ok((n, _)) = na_sock.recv_from(&mut buf) {
+                // SAFETY: recv_from initialised the first n bytes.
+                let d: Vec<u8> = buf[..n]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
+                if n >= 24 && d[0] == 136 && d[8..24] == vip6.octets() {
+                    nas2.lock().unwrap().push(Instant::now());
+                }
+            }
+        }
+    });
     let _c2 = lab.start_vigild(2, &plan("v3_ipv6_ha2.json"), "ha2");
     let c1 = lab.start_vigild(1, &plan("v3_ipv6_ha1.json"), "ha1");
     assert!(
@@ -350,15 +380,79 @@ fn ipv6_v3_election_and_takeover() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(lab.holders(VIP6), vec![1], "{}", lab.log("ha2"));
+    assert!(
+        !nas.lock().unwrap().is_empty(),
+        "no unsolicited NA from the first master"
+    );
     let t = Instant::now();
     lab.signal(c1, Signal::SIGTERM);
     let took = lab.wait_for(Duration::from_secs(3), || lab.holders(VIP6) == vec![2]);
     let took = took.unwrap_or_else(|| panic!("ha2 did not take over\n{}", lab.log("ha2")));
+    let na = lab.wait_for(Duration::from_secs(1), || {
+        nas.lock().unwrap().iter().any(|x| *x > t)
+    });
+    assert!(na.is_some(), "no unsolicited NA after takeover");
+    let first_na = *nas.lock().unwrap().iter().find(|x| **x > t).unwrap();
     println!(
-        "FIGURE v3 IPv6 100ms SIGTERM -> VIP on backup (polled): {:.1} ms",
-        ms(took)
+        "FIGURE v3 IPv6 100ms SIGTERM -> VIP on backup (polled) {:.1} ms, -> first NA {:.1} ms",
+        ms(took),
+        ms(first_na - t)
     );
-    let _ = t;
+    stop.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn v2_password_auth_elects_and_mismatch_is_counted() {
+    if !lab::available() {
+        return;
+    }
+    let mut lab = Lab::new("fa", 2);
+    let good = lab.write("pw-good", "s3cret\n");
+    let bad = lab.write("pw-bad", "other\n");
+    let auth = |p: &PathBuf| serde_json::json!({"password_file": p.to_str().unwrap()});
+    let p1 = edited_plan(&lab, "v2_1s_ha1.json", |v| {
+        v["routers"][0]["auth"] = auth(&good)
+    });
+    let p2 = edited_plan(&lab, "v2_1s_ha2.json", |v| {
+        v["routers"][0]["auth"] = auth(&bad)
+    });
+    let _c1 = lab.start_vigild(1, &p1, "ha1");
+    let c2 = lab.start_vigild(2, &p2, "ha2");
+    // With different passwords ha2 ignores ha1: both claim the VIP, and ha2 counts failures.
+    assert!(
+        lab.wait_for(Duration::from_secs(6), || lab.holders(VIP) == vec![1, 2])
+            .is_some(),
+        "holders {:?}",
+        lab.holders(VIP)
+    );
+    lab.signal(c2, Signal::SIGUSR1);
+    assert!(
+        lab.wait_for(Duration::from_secs(2), || lab
+            .log("ha2")
+            .contains(r#""event":"dump""#))
+            .is_some()
+    );
+    let dump = lab
+        .log("ha2")
+        .lines()
+        .find(|l| l.contains(r#""event":"dump""#))
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&dump).unwrap();
+    assert!(
+        v["routers"][0]["stats"]["auth_failures"].as_u64().unwrap() >= 1,
+        "{dump}"
+    );
+    // Same password on ha2 (reloaded): ha2 hears ha1 again and steps down.
+    std::fs::write(&bad, "s3cret\n").unwrap();
+    lab.signal(c2, Signal::SIGHUP);
+    assert!(
+        lab.wait_for(Duration::from_secs(4), || lab.holders(VIP) == vec![1])
+            .is_some(),
+        "holders {:?}\n{}",
+        lab.holders(VIP),
+        lab.log("ha2")
+    );
 }
 
 #[test]
@@ -531,4 +625,26 @@ fn sighup_reload_and_sigusr1_dump() {
             .is_some()
     );
     assert!(lab.holds(1, VIP));
+}
+
+#[test]
+fn ready_is_notified_to_systemd() {
+    if !lab::available() {
+        return;
+    }
+    let mut lab = Lab::new("fn", 1);
+    let sock_path = lab.dir.join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let _c = lab.start_vigild_env(
+        1,
+        &plan("v3_100ms_ha1.json"),
+        "ha1",
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 64];
+    let n = sock
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no sd_notify message: {e}\n{}", lab.log("ha1")));
+    assert_eq!(&buf[..n], b"READY=1");
 }

@@ -279,8 +279,19 @@ impl Lab {
     }
 
     /// Starts `vigild --plan PLAN --host NAME` in host `i`; stderr goes to
-    /// `<dir>/<name>.log`. Returns the index to use with [`Lab::child`].
+    /// `<dir>/<name>.log`. Returns the index to use with [`Lab::pid`] and friends.
     pub fn start_vigild(&mut self, i: usize, plan: &Path, host: &str) -> usize {
+        self.start_vigild_env(i, plan, host, &[])
+    }
+
+    /// [`Lab::start_vigild`] with extra environment variables.
+    pub fn start_vigild_env(
+        &mut self,
+        i: usize,
+        plan: &Path,
+        host: &str,
+        env: &[(&str, &str)],
+    ) -> usize {
         let log = self.dir.join(format!("{host}.log"));
         let f = File::options()
             .create(true)
@@ -297,6 +308,7 @@ impl Lab {
             ])
             .arg(plan)
             .args(["--host", host])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(f)
