@@ -648,3 +648,47 @@ fn ready_is_notified_to_systemd() {
         .unwrap_or_else(|e| panic!("no sd_notify message: {e}\n{}", lab.log("ha1")));
     assert_eq!(&buf[..n], b"READY=1");
 }
+
+#[test]
+fn two_routers_on_one_interface_each_elect_their_own_master() {
+    if !lab::available() {
+        return;
+    }
+    let mut lab = Lab::new("f22", 2);
+    // A second router (VRID 78, VIP .101) where ha2 has the higher priority.
+    let add_second = |v: &mut serde_json::Value, prio: u8| {
+        let mut r = v["routers"][0].clone();
+        r["name"] = "vi78".into();
+        r["vrid"] = 78.into();
+        r["priority"] = prio.into();
+        r["vips"][0]["address"] = "10.77.0.101".into();
+        r["vips"][0]["label"] = "eth0:vi78".into();
+        v["routers"].as_array_mut().unwrap().push(r);
+    };
+    let p1 = edited_plan(&lab, "v3_100ms_ha1.json", |v| add_second(v, 100));
+    let p2 = edited_plan(&lab, "v3_100ms_ha2.json", |v| add_second(v, 150));
+    let _c1 = lab.start_vigild(1, &p1, "ha1");
+    let c2 = lab.start_vigild(2, &p2, "ha2");
+    let placed = lab.wait_for(Duration::from_secs(3), || {
+        lab.holders(VIP) == vec![1] && lab.holders("10.77.0.101/24") == vec![2]
+    });
+    assert!(
+        placed.is_some(),
+        "vi77 on {:?}, vi78 on {:?}",
+        lab.holders(VIP),
+        lab.holders("10.77.0.101/24")
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        (lab.holders(VIP), lab.holders("10.77.0.101/24")),
+        (vec![1], vec![2])
+    );
+    // ha2 stops: ha1 takes vi78 and keeps vi77.
+    lab.signal(c2, Signal::SIGTERM);
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || lab.holders("10.77.0.101/24")
+            == vec![1])
+            .is_some()
+    );
+    assert_eq!(lab.holders(VIP), vec![1]);
+}
