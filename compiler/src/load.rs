@@ -176,6 +176,13 @@ fn from_toml_error(
             },
             "not a field here",
         ),
+        _ if first_line.contains(" as i128, expected i64") => (
+            format!(
+                "number {} does not fit in a 64-bit integer",
+                first_line.split('`').nth(1).unwrap_or("")
+            ),
+            "too large",
+        ),
         _ => (first_line.clone(), "this value"),
     };
     let mut diagnostic =

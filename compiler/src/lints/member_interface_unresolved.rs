@@ -40,9 +40,13 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
             if m.interface.is_some() {
                 continue;
             }
+            // Unknown hosts and segments are reported by their own lints.
             let Some(host) = cluster.hosts.get(&m.host) else {
                 continue;
             };
+            if !cluster.segments.contains_key(&r.segment.value) {
+                continue;
+            }
             let on: Vec<_> = host.interfaces_on(&r.segment.value).collect();
             match on.as_slice() {
                 [] => out.push(

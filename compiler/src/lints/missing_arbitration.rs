@@ -59,7 +59,12 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                     r.name
                 )),
             ),
-            Some(arb) if cluster.reference_ips(r).is_empty() => out.push(
+            // With an unknown segment `unknown-segment` speaks first.
+            Some(arb)
+                if cluster.reference_ips(r).is_empty()
+                    && cluster.segments.contains_key(&r.segment.value) =>
+            {
+                out.push(
                 lint.at(
                     &arb.span,
                     format!(
@@ -73,7 +78,8 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                     "add `reference_ips = [\"<gateway>\"]` here or to `[segment.{}]`",
                     r.segment.value
                 )),
-            ),
+                )
+            }
             Some(_) => {}
         }
     }

@@ -159,7 +159,7 @@ mod tests {
             assert!(
                 lint.name
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{lint:?}"
             );
             assert!(

@@ -24,6 +24,8 @@ priority = 100
 priority = 100
 ```
 
+(Several members at 255 are reported by `multiple-address-owners`.)
+
 ## Fix
 Give each member its own priority, with a clear gap (e.g. 150 and 100).
 "#,
@@ -38,7 +40,7 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
         for (i, m) in members.iter().enumerate() {
             if let Some(first) = members[..i]
                 .iter()
-                .find(|o| o.priority.value == m.priority.value)
+                .find(|o| o.priority.value == m.priority.value && m.priority.value != 255)
             {
                 out.push(
                     lint.at(

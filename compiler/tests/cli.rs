@@ -1,0 +1,158 @@
+//! The built `vigil` binary: exit codes and output formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn vigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run vigil")
+}
+
+fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lints")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+fn example() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/web-pair.toml")
+        .display()
+        .to_string()
+}
+
+fn status(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+/// A scratch file unique to this test.
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vigil-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn clean_topology_exits_0() {
+    let out = vigil(&["check", &example()]);
+    assert_eq!(status(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn errors_exit_1() {
+    let out = vigil(&["check", &fixture("V0302/bad.toml")]);
+    assert_eq!(status(&out), 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("V0302(priority-tie)"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour without a terminal: {stderr}"
+    );
+}
+
+#[test]
+fn warnings_exit_0_unless_denied() {
+    let bad = fixture("V0602/bad.toml");
+    assert_eq!(status(&vigil(&["check", &bad])), 0);
+    assert_eq!(status(&vigil(&["check", &bad, "--deny", "warnings"])), 1);
+    assert_eq!(status(&vigil(&["check", "--deny=warnings", &bad])), 1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(status(&vigil(&[])), 2);
+    assert_eq!(status(&vigil(&["check"])), 2);
+    assert_eq!(status(&vigil(&["frobnicate"])), 2);
+    assert_eq!(status(&vigil(&["check", "--format", "xml", &example()])), 2);
+    let missing = vigil(&["check", "/nonexistent/topology.toml"]);
+    assert_eq!(status(&missing), 2);
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/topology.toml")
+    );
+    assert_eq!(status(&vigil(&["explain", "V9999"])), 2);
+}
+
+#[test]
+fn a_directory_checks_its_files_together() {
+    assert_eq!(status(&vigil(&["check", &fixture("V0101/bad")])), 1);
+    assert_eq!(status(&vigil(&["check", &fixture("V0101/good")])), 0);
+}
+
+#[test]
+fn json_format_prints_one_object_per_diagnostic() {
+    let out = vigil(&["check", "--format", "json", &fixture("V0101/bad")]);
+    assert_eq!(status(&out), 1);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines.iter().all(|l| l["code"] == "V0101"));
+}
+
+#[test]
+fn github_format_annotates_the_line() {
+    let out = vigil(&["check", "--format", "github", &fixture("V0105/bad.toml")]);
+    assert_eq!(status(&out), 1);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout.lines().next().unwrap();
+    assert!(line.starts_with("::error file="), "{line}");
+    assert!(
+        line.contains(",line=19,col=8,endLine=19,endColumn=11,title=V0105 vrid-out-of-range::"),
+        "{line}"
+    );
+    assert!(line.contains("%0Ahelp: "), "{line}");
+}
+
+#[test]
+fn lints_explain_schema_help_version() {
+    let lints = vigil(&["lints"]);
+    assert_eq!(status(&lints), 0);
+    let table = String::from_utf8(lints.stdout).unwrap();
+    assert!(table.starts_with("CODE"));
+    assert_eq!(table.lines().count(), vigil::lints::ALL.len() + 1);
+
+    for key in ["V0101", "vrid-collision", "v0101"] {
+        let out = vigil(&["explain", key]);
+        assert_eq!(status(&out), 0);
+        assert!(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .contains("## Why is this bad")
+        );
+    }
+
+    let schema = vigil(&["schema"]);
+    assert_eq!(status(&schema), 0);
+    let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();
+    assert!(schema["properties"]["router"].is_object());
+
+    assert_eq!(status(&vigil(&["--help"])), 0);
+    let version = vigil(&["--version"]);
+    assert_eq!(
+        String::from_utf8(version.stdout).unwrap().trim(),
+        format!("vigil {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn non_utf8_input_is_a_diagnostic_not_a_crash() {
+    let path = scratch("latin1.toml", b"[cluster]\nname = \"caf\xe9\"\n");
+    let out = vigil(&["check", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(status(&out), 1);
+    let d: serde_json::Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(d["code"], "V0001");
+    assert_eq!(
+        (d["start"]["line"].as_u64(), d["start"]["column"].as_u64()),
+        (Some(2), Some(12))
+    );
+}

@@ -1,0 +1,109 @@
+//! Hostile input never panics: every case yields a diagnostic and exit
+//! status 1 (2 for unreadable files), both through the library and the binary.
+
+use std::process::Command;
+
+use vigil::pipeline::analyse_texts;
+
+const VALID: &str = include_str!("../../examples/web-pair.toml");
+
+fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut cases: Vec<(&'static str, Vec<u8>, &'static str)> = vec![
+        ("huge-integer", b"[router.www]\nsegment = \"front\"\nvrid = 99999999999999999999\n".to_vec(), "V0004"),
+        ("huge-duration", b"[router.www]\nsegment = \"front\"\nvrid = 1\nadvert_interval = \"99999999999999999999s\"\n".to_vec(), "V0004"),
+        ("negative", b"[router.www]\nsegment = \"front\"\nvrid = -5\nvips = [\"10.0.0.1/24\"]\n".to_vec(), "V0105"),
+        ("wrong-type", b"[router.www]\nsegment = 5\nvrid = 1\n".to_vec(), "V0004"),
+        ("wrong-table-type", b"router = 5\n".to_vec(), "V0004"),
+        ("missing-field", b"[router.www]\nvrid = 1\n".to_vec(), "V0004"),
+        ("duplicate-key", b"[router.www]\nsegment = \"a\"\nsegment = \"b\"\nvrid = 1\n".to_vec(), "V0005"),
+        ("duplicate-table", b"[router.www]\nsegment = \"a\"\nvrid = 1\n[router.www]\nsegment = \"a\"\n".to_vec(), "V0005"),
+        ("non-utf8", b"[cluster]\nname = \"\xff\xfe\"\n".to_vec(), "V0001"),
+        ("bad-cidr", b"[segment.s]\nsubnets = [\"10.0.0.0/99\"]\n".to_vec(), "V0004"),
+        ("unknown-enum", b"[router.www]\nsegment = \"s\"\nvrid = 1\npreempt = \"sometimes\"\n".to_vec(), "V0004"),
+        ("nul-byte", b"[cluster]\nname = \"a\0b\"\n".to_vec(), "V0002"),
+    ];
+    // Every prefix of a valid file that cuts it inside a value or a header.
+    for cut in [10, 60, 120, 200, 333, 402, VALID.len() - 3] {
+        let cut = (0..=cut)
+            .rev()
+            .find(|c| VALID.is_char_boundary(*c))
+            .unwrap();
+        let text = &VALID[..cut];
+        if let Some(code) = expect_truncated(text) {
+            cases.push(("truncated", text.as_bytes().to_vec(), code));
+        }
+    }
+    cases
+}
+
+/// Truncated text either no longer parses (syntax / value errors) or
+/// parses into an incomplete topology that lints flag; only the first
+/// kind is asserted here.
+fn expect_truncated(text: &str) -> Option<&'static str> {
+    let analysis = analyse_texts(&[("t.toml", text.as_bytes())]);
+    analysis.cluster.is_none().then_some("")
+}
+
+#[test]
+fn every_case_is_a_diagnostic_through_the_library() {
+    for (name, bytes, code) in cases() {
+        let analysis = analyse_texts(&[("case.toml", &bytes)]);
+        assert!(analysis.has_errors(), "{name}: no error");
+        if !code.is_empty() {
+            assert!(
+                analysis.diagnostics.iter().any(|d| d.code == code),
+                "{name}: expected {code}, got {:?}",
+                analysis
+                    .diagnostics
+                    .iter()
+                    .map(|d| (d.code, &d.message))
+                    .collect::<Vec<_>>()
+            );
+        }
+        // Every span must lie inside its file so every renderer can use it.
+        for d in &analysis.diagnostics {
+            let len = analysis.sources.file(d.primary.span.file).text.len();
+            assert!(d.primary.span.range.end <= len, "{name}: span past the end");
+            let _ = vigil::render::render_all(
+                vigil::render::Format::Human,
+                std::slice::from_ref(d),
+                &analysis.sources,
+                &vigil::render::human::Style::plain(80),
+            );
+        }
+    }
+}
+
+#[test]
+fn every_case_exits_1_through_the_binary() {
+    let dir = std::env::temp_dir().join(format!("vigil-robust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (name, bytes, _)) in cases().into_iter().enumerate() {
+        let path = dir.join(format!("{i}-{name}.toml"));
+        std::fs::write(&path, &bytes).unwrap();
+        for format in ["human", "json", "github"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+                .args(["check", "--format", format])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{name} ({format}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn empty_file_is_an_empty_cluster() {
+    let analysis = analyse_texts(&[("empty.toml", b"")]);
+    assert!(analysis.diagnostics.is_empty());
+    assert!(analysis.cluster.unwrap().routers.is_empty());
+}
