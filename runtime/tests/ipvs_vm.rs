@@ -446,3 +446,113 @@ fn guest_bad_entries_are_reported_clearly() {
     let owned: BTreeSet<_> = r.owned.services.iter().collect();
     assert_eq!(owned.len(), 2);
 }
+
+/// Drives a director with a mio loop until `done` holds (or 10 s pass).
+fn drive(
+    d: &mut vigild::health::director::Director,
+    poll: &mut mio::Poll,
+    done: impl Fn(&vigild::health::director::Director) -> bool,
+) {
+    let mut events = mio::Events::with_capacity(16);
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done(d) {
+        assert!(
+            std::time::Instant::now() < end,
+            "director did not converge: {:?}",
+            d.counters
+        );
+        let wait = d
+            .next_deadline()
+            .map(|t| t.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or(std::time::Duration::from_millis(100))
+            .min(std::time::Duration::from_millis(100));
+        poll.poll(&mut events, Some(wait)).unwrap();
+        let now = std::time::Instant::now();
+        for e in events.iter() {
+            assert!(
+                d.on_event(poll.registry(), e.token(), now),
+                "foreign token {:?}",
+                e.token()
+            );
+        }
+        if d.next_deadline().is_some_and(|t| t <= now) {
+            d.on_timer(poll.registry(), now);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_director_health_quorum_sorry_server_and_mastership() {
+    use vigil_schema::plan::{PlanCheck, PlanHealth};
+    use vigild::health::director::Director;
+    use vigild::health::scheduler::RsId;
+
+    reset();
+    // 127.0.0.1:P answers, 127.0.0.2:P refuses: quorum 2 of weights 1+1 is lost.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut web = vs("web", PlanProtocol::Tcp, "10.0.0.1", 80, "rr");
+    web.real_servers = vec![rs("127.0.0.1", port, 1), rs("127.0.0.2", port, 1)];
+    web.quorum = 2;
+    web.sorry_server = Some(rs("127.0.0.3", 80, 1));
+    web.health = Some(PlanHealth {
+        interval_ms: 50,
+        timeout_ms: 500,
+        rise: 1,
+        fall: 1,
+        warmup_ms: 0,
+        check: PlanCheck::Tcp { port: None },
+    });
+    let mut gated = vs("gated", PlanProtocol::Tcp, "10.0.0.2", 80, "rr");
+    gated.real_servers = vec![rs("10.0.1.1", 80, 1)];
+    gated.only_on_master_of = Some("vr1".into());
+    let mut kept = vs("kept", PlanProtocol::Udp, "10.0.0.3", 53, "rr");
+    kept.real_servers = vec![rs("10.0.1.1", 53, 1)];
+    kept.keep_on_stop = true;
+
+    let mut poll = mio::Poll::new().unwrap();
+    let mut d = Director::start(vec![web, gated, kept], "test", std::time::Instant::now()).unwrap();
+    let got = listing();
+    assert!(
+        got.contains(&format!("-> 127.0.0.2:{port} Route 1")),
+        "initially up: {got:?}"
+    );
+    assert!(
+        !got.iter().any(|l| l.contains("10.0.0.2:80")),
+        "gated service absent while backup: {got:?}"
+    );
+
+    drive(&mut d, &mut poll, |d| d.scheduler().sorry_active(0));
+    assert_eq!(d.scheduler().is_up(RsId { vs: 0, rs: 0 }), Some(true));
+    assert_eq!(d.scheduler().is_up(RsId { vs: 0, rs: 1 }), Some(false));
+    let got = listing();
+    for line in [
+        format!("-> 127.0.0.1:{port} Route 0"),
+        format!("-> 127.0.0.2:{port} Route 0"),
+        "-> 127.0.0.3:80 Route 1".to_string(),
+    ] {
+        assert!(got.contains(&line), "missing {line:?} in {got:?}");
+    }
+
+    d.set_master("vr1", true).unwrap();
+    assert!(listing().contains(&"TCP 10.0.0.2:80 rr".to_string()));
+    d.set_master("vr1", false).unwrap();
+    assert!(!listing().iter().any(|l| l.contains("10.0.0.2:80")));
+
+    d.shutdown(poll.registry());
+    assert_eq!(
+        listing(),
+        vec![
+            "UDP 10.0.0.3:53 rr".to_string(),
+            "-> 10.0.1.1:53 Route 1".to_string()
+        ],
+        "only the keep_on_stop service remains"
+    );
+    assert!(
+        d.counters.checks_started >= 2 && d.counters.ipvs_errors == 0,
+        "{:?}",
+        d.counters
+    );
+    drop(listener);
+}

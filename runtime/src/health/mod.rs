@@ -5,8 +5,10 @@
 //! * [`probe`] — the I/O side the event loop drives without threads:
 //!   non-blocking TCP connect, HTTP/1.0 GET, external commands;
 //! * [`sha256`] — body digests for HTTP checks;
-//! * [`to_ipvs`] — scheduler actions and health state as IPVS operations.
+//! * [`to_ipvs`] — scheduler actions and health state as IPVS operations;
+//! * [`director`] — all of it as one component for the event loop.
 
+pub mod director;
 pub mod probe;
 pub mod scheduler;
 pub mod sha256;
