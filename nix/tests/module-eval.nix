@@ -27,6 +27,8 @@
     nftables.enable = true;
     firewall.enable = true;
   }
+, # The module under test (run.sh also feeds it a deliberately broken copy).
+  modulePath ? ../module.nix
 }:
 let
   lib = import ../stub-nixpkgs/lib.nix;
@@ -49,7 +51,7 @@ let
     services.vigil = vigil;
   };
 
-  module = import ../module.nix { inherit config lib pkgs; options = { }; modulesPath = ""; };
+  module = import modulePath { inherit config lib pkgs; options = { }; modulesPath = ""; };
 
   moduleShape =
     let extra = filter (n: !(builtins.elem n [ "options" "config" "imports" "meta" ])) (attrNames module);

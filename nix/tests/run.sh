@@ -173,6 +173,34 @@ expect_failure "a host that is not in the topology" "host 'db9' is not in the to
     "settings = { enable = true; topology = $ROOT/examples/web-pair.toml; hostName = \"db9\"; };"
 expect_failure "web2's prebuilt plan on web1" "is for host 'web2', not 'web1'" \
     "settings = { enable = true; plan = $WORK/web-pair/web2/plan.json; };" "$iptables_net"
+# The module itself setting a NixOS option that does not exist (a copy of
+# module.nix next to it, with reloadTriggers misspelt).
+sed 's/reloadTriggers = \[ planFile \];/reloadTrigger = [ planFile ];/' nix/module.nix >"$SRC/nix/module-misspelt.nix"
+grep -q 'reloadTrigger = ' "$SRC/nix/module-misspelt.nix" || fail "could not misspell reloadTriggers in a copy of module.nix"
+expect_failure "module.nix setting systemd.services.vigil.reloadTrigger" \
+    "The option \`systemd.services.vigil.reloadTrigger' does not exist" \
+    "modulePath = $SRC/nix/module-misspelt.nix;" "$iptables_net"
+# The unit follows compiler/templates/unit.json: a setting added there
+# appears in systemd.services.vigil; a Debian-only path there fails loudly.
+cp -r "$SRC" "$WORK/drift"
+python3 - "$ROOT/compiler/templates/unit.json" "$WORK/drift/compiler/templates/unit.json" <<'PY'
+import json, sys
+unit = json.load(open(sys.argv[1]))
+unit["Service"]["ProtectProc"] = "invisible"
+json.dump(unit, open(sys.argv[2], "w"), indent=2)
+PY
+harness "$WORK/drift.json" "modulePath = $WORK/drift/nix/module.nix;" "$iptables_net" \
+    || { cat "$WORK/drift.json.log" >&2; fail "harness with a setting added to unit.json"; }
+grep -q '"ProtectProc":"invisible"' "$WORK/drift.json" || fail "a setting added to unit.json did not reach systemd.services.vigil"
+ok "a setting added to unit.json (ProtectProc=invisible) reaches systemd.services.vigil.serviceConfig"
+python3 - "$ROOT/compiler/templates/unit.json" "$WORK/drift/compiler/templates/unit.json" <<'PY'
+import json, sys
+unit = json.load(open(sys.argv[1]))
+unit["Service"]["ExecStartPre"] = "/usr/sbin/modprobe ip_vs"
+json.dump(unit, open(sys.argv[2], "w"), indent=2)
+PY
+expect_failure "unit.json with ExecStartPre=/usr/sbin/modprobe" "ExecStartPre uses /usr/sbin/modprobe, which does not exist on NixOS" \
+    "modulePath = $WORK/drift/nix/module.nix;" "$iptables_net"
 expect_failure "neither topology nor plan" "set \`topology\` (the cluster TOML) or \`plan\`" \
     'settings = { enable = true; };' "$iptables_net"
 
