@@ -23,6 +23,43 @@ pub mod codes {
     pub const UNKNOWN_KEY: (&str, &str) = ("V0003", "unknown-key");
     pub const INVALID_VALUE: (&str, &str) = ("V0004", "invalid-value");
     pub const DUPLICATE_KEY: (&str, &str) = ("V0005", "duplicate-key");
+
+    /// `(code, name, explanation)` of each, for `vigil explain`.
+    pub const EXPLANATIONS: &[(&str, &str, &str)] = &[
+        (
+            "V0001",
+            "invalid-utf8",
+            "The file is not UTF-8. TOML requires UTF-8; the diagnostic points at the first bad byte. \
+             Re-encode the file (e.g. `iconv -f latin1 -t utf-8`).",
+        ),
+        (
+            "V0002",
+            "toml-syntax",
+            "The file is not valid TOML (unclosed string or table header, a value cut short, a number \
+             that is not one). Nothing is checked until it parses; the diagnostic points at the byte \
+             where parsing stopped.",
+        ),
+        (
+            "V0003",
+            "unknown-key",
+            "A key that the topology does not have at this place. Unknown keys are errors, not warnings, \
+             because a misspelt key (`prioirty`) would otherwise be ignored and its default used in \
+             production. The help suggests the closest allowed key.",
+        ),
+        (
+            "V0004",
+            "invalid-value",
+            "A value of the wrong type or form (a string where a number belongs, `\"10.0.0.1\"` where a \
+             prefix length is required, an unknown enum value, a number beyond 64 bits) or a required \
+             key that is missing.",
+        ),
+        (
+            "V0005",
+            "duplicate-key",
+            "A key or table defined twice in one file. TOML forbids it; merge the two definitions. \
+             (Defining a router or segment in two different files is allowed and merged.)",
+        ),
+    ];
 }
 
 /// A file that parsed into a topology.

@@ -130,6 +130,14 @@ fn lints_explain_schema_help_version() {
         );
     }
 
+    let load_code = vigil(&["explain", "V0003"]);
+    assert_eq!(status(&load_code), 0);
+    assert!(
+        String::from_utf8(load_code.stdout)
+            .unwrap()
+            .contains("unknown-key")
+    );
+
     let schema = vigil(&["schema"]);
     assert_eq!(status(&schema), 0);
     let schema: serde_json::Value = serde_json::from_slice(&schema.stdout).unwrap();

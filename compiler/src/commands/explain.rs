@@ -4,7 +4,12 @@ use crate::lints::find;
 
 /// The explanation, or `None` for an unknown code or name.
 pub fn text(key: &str) -> Option<String> {
-    let lint = find(key)?;
+    let Some(lint) = find(key) else {
+        let (code, name, text) = crate::load::codes::EXPLANATIONS
+            .iter()
+            .find(|(code, name, _)| code.eq_ignore_ascii_case(key) || *name == key)?;
+        return Some(format!("# {code} {name} (error)\n\n{text}"));
+    };
     Some(format!(
         "# {} {} ({})\n\n{}\n\n{}",
         lint.code,
