@@ -35,12 +35,26 @@ let
         echo "vigil: host '$host' is not in the topology $topology (its hosts: $hosts); set services.vigil.hostName" >&2
         exit 1
       fi
+      # The runtime's own reading of the plan: a plan it would refuse at
+      # start never reaches the machine.
+      vigild --check-plan "artifacts/$host/plan.json"
       cp "artifacts/$host/plan.json" "$out"
+    '';
+
+  # A plan compiled elsewhere, checked by the runtime and installed unchanged.
+  checkedPlan = pkgs.runCommand "vigil-prebuilt-plan-${cfg.hostName}"
+    {
+      nativeBuildInputs = [ cfg.package ];
+      inherit (cfg) plan;
+    }
+    ''
+      vigild --check-plan "$plan"
+      cp "$plan" "$out"
     '';
 
   havePlanSource = cfg.plan != null || cfg.topology != null;
 
-  planFile = if cfg.plan != null then cfg.plan else compiledPlan;
+  planFile = if cfg.plan != null then checkedPlan else compiledPlan;
 
   # Read at evaluation time (import from derivation when compiled): the
   # firewall and the kernel modules follow the plan.
@@ -149,7 +163,10 @@ let
     else value;
 
   serviceConfig = builtins.mapAttrs serviceValue unitSettings.Service // {
+    # vigild refuses a plan for another host; it takes the system's host
+    # name unless told otherwise.
     ExecStart = serviceValue "ExecStart" unitSettings.Service.ExecStart
+      + lib.optionalString (cfg.hostName != config.networking.hostName) " --host ${lib.escapeShellArg cfg.hostName}"
       + lib.optionalString (cfg.extraArgs != [ ]) " ${lib.escapeShellArgs cfg.extraArgs}";
   };
 
@@ -246,7 +263,7 @@ in
         }
         {
           assertion = !havePlanSource || plan.host == cfg.hostName;
-          message = "services.vigil: the plan ${toString planFile} is for host '${plan.host}', not '${cfg.hostName}'.";
+          message = "services.vigil: the plan ${toString (if cfg.plan != null then cfg.plan else planFile)} is for host '${plan.host}', not '${cfg.hostName}'.";
         }
       ];
 

@@ -59,6 +59,9 @@ for bin in vigil vigild; do
     strip -o "$PREBUILT/$bin" "$BIN/$bin" 2>/dev/null || cp "$BIN/$bin" "$PREBUILT/$bin"
 done
 ok "copied to $PREBUILT/ for the stub's buildRustPackage"
+# From here on the copies, so a concurrent cargo build cannot make the
+# reference artifacts and the Nix-built plans come from different binaries.
+VIGIL=$ROOT/$PREBUILT/vigil
 
 # Files of the checkout a clean clone would have (tracked and new, not ignored).
 list_sources() {
@@ -115,6 +118,17 @@ harness() { # harness OUT_JSON [NIX ARGS...]: evaluate with `import module-eval.
         --expr "import $ROOT/nix/tests/module-eval.nix { $* }" >"$out" 2>"$out.log"
 }
 
+# expect_failure NAME TEXT ARGS...: the evaluation must fail with TEXT in its error.
+expect_failure() { # NAME EXPECTED_TEXT NIX_ARGS...
+    local name=$1 expected=$2
+    shift 2
+    if harness "$WORK/neg.json" "$@"; then
+        fail "$name: the harness accepted it"
+    fi
+    grep -qF -- "$expected" "$WORK/neg.json.log" || { cat "$WORK/neg.json.log" >&2; fail "$name: no \"$expected\" in the error"; }
+    ok "$name fails: $(grep -F -m1 -- "$expected" "$WORK/neg.json.log" | sed 's/^ *//')"
+}
+
 harness "$WORK/nft.json" || { cat "$WORK/nft.json.log" >&2; fail "harness, web1 with nftables"; }
 python3 nix/tests/parity.py "$WORK/nft.json" "$WORK/web-pair" web1 || fail "parity, nftables"
 
@@ -129,8 +143,8 @@ for topology in examples/*.toml; do
         || { cat "$WORK/ex-$name.log" >&2; fail "vigil build $topology"; }
     for dir in "$WORK/ex-$name"/*/; do
         host=$(basename "$dir")
-        settings="settings = { enable = true; topology = $ROOT/$topology; openFirewall = true; hostName = \"$host\"; };"
-        harness "$WORK/ex-$name-$host.json" "$settings" \
+        settings="settings = { enable = true; topology = $ROOT/$topology; openFirewall = true; };"
+        harness "$WORK/ex-$name-$host.json" "$settings" "networking = { hostName = \"$host\"; nftables.enable = true; };" \
             || { cat "$WORK/ex-$name-$host.json.log" >&2; fail "harness, $topology host $host"; }
         python3 nix/tests/parity.py "$WORK/ex-$name-$host.json" "$WORK/ex-$name" "$host" >"$WORK/parity.out" \
             || { cat "$WORK/parity.out"; fail "parity, $topology host $host"; }
@@ -152,19 +166,24 @@ cp "$WORK/web-pair/web1/plan.json" "$WORK/web1-plan.json"
 harness "$WORK/plan.json" "settings = { enable = true; plan = $WORK/web1-plan.json; openFirewall = true; };" "$iptables_net" \
     || { cat "$WORK/plan.json.log" >&2; fail "harness with a prebuilt plan"; }
 grep -q 'vigil-plan-' "$WORK/plan.json.log" && fail "a prebuilt plan was compiled again"
+grep -q "vigil-prebuilt-plan-web1" "$WORK/plan.json.log" || fail "the prebuilt plan was not checked by vigild --check-plan"
 python3 nix/tests/parity.py "$WORK/plan.json" "$WORK/web-pair" web1 --iptables >/dev/null || fail "parity with a prebuilt plan"
-ok "plan = <prebuilt web1 plan>: installed unchanged, nothing compiled"
+ok "plan = <prebuilt web1 plan>: checked by vigild --check-plan, installed unchanged, nothing compiled"
 
-# Negative cases: each must fail the evaluation with the given message.
-expect_failure() { # NAME EXPECTED_TEXT NIX_ARGS...
-    local name=$1 expected=$2
-    shift 2
-    if harness "$WORK/neg.json" "$@"; then
-        fail "$name: the harness accepted it"
-    fi
-    grep -qF -- "$expected" "$WORK/neg.json.log" || { cat "$WORK/neg.json.log" >&2; fail "$name: no \"$expected\" in the error"; }
-    ok "$name fails: $(grep -F -m1 -- "$expected" "$WORK/neg.json.log" | sed 's/^ *//')"
-}
+# hostName differing from networking.hostName: vigild is told which host it is.
+harness "$WORK/host.json" "settings = { enable = true; topology = $ROOT/examples/web-pair.toml; hostName = \"web2\"; };" "$iptables_net" \
+    || { cat "$WORK/host.json.log" >&2; fail "harness with hostName = web2 on a machine named web1"; }
+exec_start=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["systemd"]["services"]["vigil"]["serviceConfig"]["ExecStart"])' "$WORK/host.json")
+case "$exec_start" in
+    *"/bin/vigild --plan /etc/vigil/plan.json --host web2") ok "hostName = web2 on a machine named web1: ExecStart = $exec_start" ;;
+    *) fail "hostName differing from networking.hostName is not passed to vigild: $exec_start" ;;
+esac
+
+# A corrupt prebuilt plan fails the build with the runtime's complaint.
+echo '{"format_version": 1}' >"$WORK/corrupt-plan.json"
+expect_failure "a corrupt prebuilt plan" "is not a valid plan" \
+    "settings = { enable = true; plan = $WORK/corrupt-plan.json; };" "$iptables_net"
+
 expect_failure "misspelt option services.vigil.topolgy" "The option \`services.vigil.topolgy' does not exist" \
     "settings = { enable = true; topolgy = $ROOT/examples/web-pair.toml; };" "$iptables_net"
 expect_failure "openFirewall = \"yes\" (not a bool)" "is not of type \`boolean'" \
@@ -225,5 +244,8 @@ for code in $codes; do
     ok "$broken: the plan derivation failed and the build log shows $code: $(grep -m1 "$code" "$WORK/broken.json.log" | sed 's/^ *//')"
 done
 grep -q "has errors (diagnostics above)" "$WORK/broken.json.log" || fail "the derivation's own message is missing"
+first=$(echo "$codes" | head -n1)
+echo "  build log (excerpt):"
+grep -A 12 -m1 "$first" "$WORK/broken.json.log" | sed 's/^/    | /'
 
 printf '\nall Nix tests passed\n'
