@@ -19,6 +19,7 @@ use crate::model::Cluster;
 use crate::source::Span;
 
 pub mod advert_interval_out_of_range;
+pub mod arbitration_timing;
 pub mod auth_with_v3;
 pub mod bad_member_interface;
 pub mod demote_in_sync_group;
@@ -26,6 +27,8 @@ pub mod duplicate_definition;
 pub mod duplicate_vip;
 pub mod duplicate_virtual_service;
 pub mod health_check_kind;
+pub mod health_timeout_too_long;
+pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
 pub mod ipv6_requires_v3;
 pub mod member_interface_unresolved;
@@ -33,16 +36,23 @@ pub mod missing_arbitration;
 pub mod mixed_address_families;
 pub mod multiple_address_owners;
 pub mod no_vips;
+pub mod owner_without_address;
 pub mod password_too_long;
+pub mod port_out_of_range;
 pub mod preempt_never_misuse;
 pub mod priority_out_of_range;
 pub mod priority_tie;
 pub mod quorum_unreachable;
 pub mod reference_ip_misplaced;
 pub mod router_definition_conflict;
+pub mod router_in_several_sync_groups;
+pub mod scheduler_flag_mismatch;
 pub mod segment_definition_conflict;
+pub mod startup_delay_too_short;
+pub mod sync_group_members_differ;
 pub mod sync_group_unknown_router;
 pub mod too_many_vips;
+pub mod tracked_interface_unknown;
 pub mod tracker_cannot_fail_over;
 pub mod tracker_kind;
 pub mod tracker_weight_out_of_range;
@@ -52,6 +62,7 @@ pub mod unknown_segment;
 pub mod unsupported_version;
 pub mod vip_outside_segment;
 pub mod virtual_server_address_not_vip;
+pub mod virtual_service_identity;
 pub mod vrid_collision;
 pub mod vrid_out_of_range;
 
@@ -95,15 +106,19 @@ pub static ALL: &[&Lint] = &[
     &ipv6_requires_v3::LINT,
     &auth_with_v3::LINT,
     &password_too_long::LINT,
+    &startup_delay_too_short::LINT,
     &priority_out_of_range::LINT,
     &priority_tie::LINT,
     &multiple_address_owners::LINT,
     &tracker_cannot_fail_over::LINT,
     &tracker_kind::LINT,
     &tracker_weight_out_of_range::LINT,
+    &tracked_interface_unknown::LINT,
+    &owner_without_address::LINT,
     &preempt_never_misuse::LINT,
     &missing_arbitration::LINT,
     &reference_ip_misplaced::LINT,
+    &arbitration_timing::LINT,
     &duplicate_vip::LINT,
     &vip_outside_segment::LINT,
     &mixed_address_families::LINT,
@@ -117,10 +132,17 @@ pub static ALL: &[&Lint] = &[
     &unknown_segment::LINT,
     &sync_group_unknown_router::LINT,
     &demote_in_sync_group::LINT,
+    &router_in_several_sync_groups::LINT,
+    &sync_group_members_differ::LINT,
     &virtual_server_address_not_vip::LINT,
     &duplicate_virtual_service::LINT,
     &health_check_kind::LINT,
     &quorum_unreachable::LINT,
+    &virtual_service_identity::LINT,
+    &port_out_of_range::LINT,
+    &scheduler_flag_mismatch::LINT,
+    &hysteresis_not_below_quorum::LINT,
+    &health_timeout_too_long::LINT,
 ];
 
 /// Runs every lint; diagnostics sorted by position.

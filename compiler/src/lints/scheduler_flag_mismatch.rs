@@ -1,0 +1,62 @@
+use vigil_schema::topology::{Scheduler, SchedulerFlag};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::lints::Lint;
+use crate::model::Cluster;
+
+pub static LINT: Lint = Lint {
+    code: "V0907",
+    name: "scheduler-flag-mismatch",
+    severity: Severity::Error,
+    summary: "a scheduler flag is set for a scheduler that ignores it",
+    explanation: r#"## What it does
+`sh-port`/`sh-fallback` only affect the `sh` scheduler and
+`mh-port`/`mh-fallback` only `mh`. This lint reports flags set with
+another scheduler.
+
+## Why is this bad
+The kernel ignores them silently: the operator believes connections are
+hashed by port or fall back to another server when one is down, and they
+are not.
+
+## Example
+```toml
+scheduler = "wlc"
+scheduler_flags = ["sh-port"]
+```
+
+## Fix
+Use `scheduler = "sh"` (or `"mh"`) with its flags, or remove the flags.
+"#,
+    check,
+};
+
+fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for vs in cluster.virtual_servers.values() {
+        for flag in &vs.scheduler_flags {
+            let needs = match flag.value {
+                SchedulerFlag::ShFallback | SchedulerFlag::ShPort => Scheduler::Sh,
+                SchedulerFlag::MhFallback | SchedulerFlag::MhPort => Scheduler::Mh,
+            };
+            if vs.scheduler.value != needs {
+                let name = |s: Scheduler| format!("{s:?}").to_lowercase();
+                out.push(
+                    lint.at(
+                        &flag.span,
+                        format!(
+                            "virtual server `{}` sets a `{}` flag but schedules with `{}`, which ignores it",
+                            vs.name,
+                            name(needs),
+                            name(vs.scheduler.value)
+                        ),
+                    )
+                    .label(format!("only for `{}`", name(needs)))
+                    .with(vs.scheduler.span_or(&vs.span), "scheduler")
+                    .help(format!("use `scheduler = \"{}\"` or remove the flag", name(needs))),
+                );
+            }
+        }
+    }
+    out
+}
