@@ -10,10 +10,10 @@
 use vigil_schema::plan::PlanVirtualServer;
 
 use super::scheduler::{Action, Scheduler};
-use crate::ipvs::messages::{Dest, DestKey};
+use crate::ipvs::messages::Dest;
 use crate::ipvs::reconcile::{
     DesiredService, Op, PlanEntryError, Presence, desired_from_plan_all, dest_from_plan,
-    service_key,
+    dest_key_from_plan, service_key,
 };
 
 /// The IPVS operations one scheduler action implies (none for checks and logs).
@@ -40,15 +40,7 @@ pub fn action_ops(action: &Action, vss: &[PlanVirtualServer]) -> Vec<Op> {
             .map(|(key, v, r)| vec![Op::NewDest(key, dest_from_plan(v, r))])
             .unwrap_or_default(),
         Action::RemoveDest { rs } => rs_of(rs.vs, rs.rs)
-            .map(|(key, _, r)| {
-                vec![Op::DelDest(
-                    key,
-                    DestKey {
-                        addr: r.address,
-                        port: r.port,
-                    },
-                )]
-            })
+            .map(|(key, v, r)| vec![Op::DelDest(key, dest_key_from_plan(v, r))])
             .unwrap_or_default(),
         Action::UseSorryServer { vs, active } => {
             let Some(v) = vss.get(*vs) else {
@@ -60,13 +52,7 @@ pub fn action_ops(action: &Action, vss: &[PlanVirtualServer]) -> Vec<Op> {
             if *active {
                 vec![Op::NewDest(key, dest_from_plan(v, sorry))]
             } else {
-                vec![Op::DelDest(
-                    key,
-                    DestKey {
-                        addr: sorry.address,
-                        port: sorry.port,
-                    },
-                )]
+                vec![Op::DelDest(key, dest_key_from_plan(v, sorry))]
             }
         }
         Action::StartCheck { .. } | Action::AbortCheck { .. } | Action::Log(_) => Vec::new(),

@@ -205,13 +205,27 @@ pub fn service_key(vs: &PlanVirtualServer) -> Result<ServiceKey, String> {
     }
 }
 
+/// The kernel identity of a plan real server (or sorry server) of `vs`.
+///
+/// Direct routing and tunnelling cannot change the destination port (the
+/// packet is forwarded unmodified), so for address/port services the
+/// destination's port is the service's port, as `ipvsadm` enforces; the
+/// plan's real-server port still applies to health checks.
+pub fn dest_key_from_plan(vs: &PlanVirtualServer, rs: &PlanRealServer) -> DestKey {
+    let port = match (vs.method, vs.fwmark, vs.port) {
+        (PlanMethod::Dr | PlanMethod::Tun, None, Some(port)) => port,
+        _ => rs.port,
+    };
+    DestKey {
+        addr: rs.address,
+        port,
+    }
+}
+
 /// A plan real server (or sorry server) as an IPVS destination of `vs`.
 pub fn dest_from_plan(vs: &PlanVirtualServer, rs: &PlanRealServer) -> Dest {
     Dest {
-        key: DestKey {
-            addr: rs.address,
-            port: rs.port,
-        },
+        key: dest_key_from_plan(vs, rs),
         fwd: fwd(vs.method),
         weight: rs.weight,
         upper_threshold: rs.upper_threshold,
@@ -310,18 +324,12 @@ pub fn desired_from_plan(vs: &PlanVirtualServer) -> Result<DesiredService, PlanE
     let mut dests = Vec::with_capacity(vs.real_servers.len());
     for rs in &vs.real_servers {
         check_dest(vs, rs, "real server").map_err(&err)?;
-        claimed.insert(DestKey {
-            addr: rs.address,
-            port: rs.port,
-        });
+        claimed.insert(dest_key_from_plan(vs, rs));
         dests.push(dest_from_plan(vs, rs));
     }
     if let Some(sorry) = &vs.sorry_server {
         check_dest(vs, sorry, "sorry server").map_err(&err)?;
-        claimed.insert(DestKey {
-            addr: sorry.address,
-            port: sorry.port,
-        });
+        claimed.insert(dest_key_from_plan(vs, sorry));
     }
     Ok(DesiredService {
         name: vs.name.clone(),
@@ -835,6 +843,27 @@ mod tests {
             .push(dest_from_plan(&v, v.sorry_server.as_ref().unwrap()));
         let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
         assert_eq!(r.ops, vec![Op::DelDest(d.service.key, dk("10.0.2.1", 80))]);
+    }
+
+    #[test]
+    fn direct_routing_destinations_take_the_service_port() {
+        let mut v = web();
+        v.real_servers[0].port = 8080;
+        assert_eq!(
+            desired(&v).dests[0].key,
+            dk("10.0.1.1", 80),
+            "DR cannot remap ports"
+        );
+        assert!(desired(&v).claimed_dests.contains(&dk("10.0.1.1", 80)));
+        v.method = PlanMethod::Nat;
+        assert_eq!(desired(&v).dests[0].key, dk("10.0.1.1", 8080));
+        v.method = PlanMethod::Tun;
+        v.fwmark = Some(3);
+        assert_eq!(
+            desired(&v).dests[0].key,
+            dk("10.0.1.1", 8080),
+            "fwmark services keep the port"
+        );
     }
 
     #[test]
