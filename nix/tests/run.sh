@@ -129,8 +129,29 @@ expect_failure() { # NAME EXPECTED_TEXT NIX_ARGS...
     ok "$name fails: $(grep -F -m1 -- "$expected" "$WORK/neg.json.log" | sed 's/^ *//')"
 }
 
+# nft_check JSON: `nft -c` (in a scratch network namespace) on the ruleset
+# NixOS would load: the module's `inet vigil` table and its accepts in the
+# firewall's input-allow chain.
+if command -v nft >/dev/null && [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+    NFT_CHECK=1
+else
+    NFT_CHECK=0
+    echo "  note: nft -c of the generated tables is skipped (needs root, unshare and nftables)"
+fi
+nft_check() {
+    [ "$NFT_CHECK" -eq 1 ] || return 0
+    python3 - "$1" >"$1.nft" <<'PY'
+import json, sys
+net = json.load(open(sys.argv[1]))["config"]["networking"]
+print("table inet vigil {\n" + net["nftables"]["tables"]["vigil"]["content"] + "}")
+print("table inet nixos-fw {\n  chain input-allow {\n" + net["firewall"].get("extraInputRules", "") + "  }\n}")
+PY
+    unshare -n nft -c -f "$1.nft" || { cat "$1.nft" >&2; fail "nft -c rejects the module's rules ($1.nft)"; }
+}
+
 harness "$WORK/nft.json" || { cat "$WORK/nft.json.log" >&2; fail "harness, web1 with nftables"; }
 python3 nix/tests/parity.py "$WORK/nft.json" "$WORK/web-pair" web1 || fail "parity, nftables"
+nft_check "$WORK/nft.json"
 
 iptables_net='networking = { hostName = "web1"; nftables.enable = false; };'
 harness "$WORK/ipt.json" "$iptables_net" || { cat "$WORK/ipt.json.log" >&2; fail "harness, web1 with iptables"; }
@@ -148,7 +169,8 @@ for topology in examples/*.toml; do
             || { cat "$WORK/ex-$name-$host.json.log" >&2; fail "harness, $topology host $host"; }
         python3 nix/tests/parity.py "$WORK/ex-$name-$host.json" "$WORK/ex-$name" "$host" >"$WORK/parity.out" \
             || { cat "$WORK/parity.out"; fail "parity, $topology host $host"; }
-        ok "$topology host $host: unit, plan, firewall and kernel modules match vigil build"
+        nft_check "$WORK/ex-$name-$host.json"
+        ok "$topology host $host: unit, plan, firewall and kernel modules match vigil build${NFT_CHECK:+ (nft -c: $([ "$NFT_CHECK" -eq 1 ] && echo ok || echo skipped))}"
     done
 done
 
@@ -178,6 +200,15 @@ case "$exec_start" in
     *"/bin/vigild --plan /etc/vigil/plan.json --host web2") ok "hostName = web2 on a machine named web1: ExecStart = $exec_start" ;;
     *) fail "hostName differing from networking.hostName is not passed to vigild: $exec_start" ;;
 esac
+
+# A directory of topology files (its *.toml, as `vigil build DIR` reads it).
+mkdir -p "$WORK/topology-dir"
+cp examples/web-pair.toml "$WORK/topology-dir/"
+harness "$WORK/dir.json" "settings = { enable = true; topology = $WORK/topology-dir; openFirewall = true; };" "$iptables_net" \
+    || { cat "$WORK/dir.json.log" >&2; fail "harness with a topology directory"; }
+python3 nix/tests/parity.py "$WORK/dir.json" "$WORK/web-pair" web1 --iptables >"$WORK/parity.out" \
+    || { cat "$WORK/parity.out"; fail "parity with a topology directory"; }
+ok "topology = <directory holding web-pair.toml>: same unit, plan and firewall as the file"
 
 # A corrupt prebuilt plan fails the build with the runtime's complaint.
 echo '{"format_version": 1}' >"$WORK/corrupt-plan.json"
