@@ -15,51 +15,78 @@ use vigil_schema::topology::Topology;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{FileId, SourceMap, Span};
 
-/// Codes of the diagnostics found while loading (not lints: they stop
-/// the check before any lint runs).
-pub mod codes {
-    pub const INVALID_UTF8: (&str, &str) = ("V0001", "invalid-utf8");
-    pub const TOML_SYNTAX: (&str, &str) = ("V0002", "toml-syntax");
-    pub const UNKNOWN_KEY: (&str, &str) = ("V0003", "unknown-key");
-    pub const INVALID_VALUE: (&str, &str) = ("V0004", "invalid-value");
-    pub const DUPLICATE_KEY: (&str, &str) = ("V0005", "duplicate-key");
+/// The diagnostics found while loading (not lints: they stop the check
+/// before any lint runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    InvalidUtf8,
+    TomlSyntax,
+    UnknownKey,
+    InvalidValue,
+    DuplicateKey,
+}
 
-    /// `(code, name, explanation)` of each, for `vigil explain`.
-    pub const EXPLANATIONS: &[(&str, &str, &str)] = &[
-        (
-            "V0001",
-            "invalid-utf8",
-            "The file is not UTF-8. TOML requires UTF-8; the diagnostic points at the first bad byte. \
-             Re-encode the file (e.g. `iconv -f latin1 -t utf-8`).",
-        ),
-        (
-            "V0002",
-            "toml-syntax",
-            "The file is not valid TOML (unclosed string or table header, a value cut short, a number \
-             that is not one). Nothing is checked until it parses; the diagnostic points at the byte \
-             where parsing stopped.",
-        ),
-        (
-            "V0003",
-            "unknown-key",
-            "A key that the topology does not have at this place. Unknown keys are errors, not warnings, \
-             because a misspelt key (`prioirty`) would otherwise be ignored and its default used in \
-             production. The help suggests the closest allowed key.",
-        ),
-        (
-            "V0004",
-            "invalid-value",
-            "A value of the wrong type or form (a string where a number belongs, `\"10.0.0.1\"` where a \
-             prefix length is required, an unknown enum value, a number beyond 64 bits) or a required \
-             key that is missing.",
-        ),
-        (
-            "V0005",
-            "duplicate-key",
-            "A key or table defined twice in one file. TOML forbids it; merge the two definitions. \
-             (Defining a router or segment in two different files is allowed and merged.)",
-        ),
+impl LoadError {
+    pub fn code(self) -> &'static str {
+        match self {
+            LoadError::InvalidUtf8 => "V0001",
+            LoadError::TomlSyntax => "V0002",
+            LoadError::UnknownKey => "V0003",
+            LoadError::InvalidValue => "V0004",
+            LoadError::DuplicateKey => "V0005",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadError::InvalidUtf8 => "invalid-utf8",
+            LoadError::TomlSyntax => "toml-syntax",
+            LoadError::UnknownKey => "unknown-key",
+            LoadError::InvalidValue => "invalid-value",
+            LoadError::DuplicateKey => "duplicate-key",
+        }
+    }
+
+    pub const ALL: [LoadError; 5] = [
+        LoadError::InvalidUtf8,
+        LoadError::TomlSyntax,
+        LoadError::UnknownKey,
+        LoadError::InvalidValue,
+        LoadError::DuplicateKey,
     ];
+
+    /// The text `vigil explain` prints.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            LoadError::InvalidUtf8 => {
+                "The file is not UTF-8. TOML requires UTF-8; the diagnostic points at the first bad \
+                 byte. Re-encode the file (e.g. `iconv -f latin1 -t utf-8`)."
+            }
+            LoadError::TomlSyntax => {
+                "The file is not valid TOML (unclosed string or table header, a value cut short, a \
+                 number that is not one). Nothing is checked until it parses; the diagnostic points at \
+                 the byte where parsing stopped."
+            }
+            LoadError::UnknownKey => {
+                "A key that the topology does not have at this place. Unknown keys are errors, not \
+                 warnings, because a misspelt key (`prioirty`) would otherwise be ignored and its default \
+                 used in production. The help suggests the closest allowed key."
+            }
+            LoadError::InvalidValue => {
+                "A value of the wrong type or form (a string where a number belongs, an address without \
+                 its prefix length, an unknown enum value, a number beyond 64 bits) or a required key \
+                 that is missing."
+            }
+            LoadError::DuplicateKey => {
+                "A key or table defined twice in one file. TOML forbids it; merge the two definitions. \
+                 (Defining a router or segment in two different files is allowed and merged.)"
+            }
+        }
+    }
+
+    fn at(self, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.code(), self.name(), Severity::Error, span, message)
+    }
 }
 
 /// A file that parsed into a topology.
@@ -141,15 +168,12 @@ impl Loaded {
                 let file = self.sources.add(name, text);
                 // The lossy text keeps offsets exact up to the first bad
                 // byte, which becomes one U+FFFD (3 bytes) there.
-                let (code, lint) = codes::INVALID_UTF8;
                 self.diagnostics.push(
-                    Diagnostic::new(
-                        code,
-                        lint,
-                        Severity::Error,
-                        Span::new(file, at..at + '\u{FFFD}'.len_utf8()),
-                        format!("{name} is not valid UTF-8 (first bad byte at offset {at})"),
-                    )
+                    LoadError::InvalidUtf8
+                        .at(
+                            Span::new(file, at..at + '\u{FFFD}'.len_utf8()),
+                            format!("{name} is not valid UTF-8 (first bad byte at offset {at})"),
+                        )
                     .label("this byte is not UTF-8")
                     .help("TOML files must be UTF-8; re-encode the file, e.g. `iconv -f latin1 -t utf-8`"),
                 );
@@ -174,17 +198,17 @@ impl Loaded {
 pub fn parse(file: FileId, text: &str) -> Result<Topology, Box<Diagnostic>> {
     let deserializer = toml::de::Deserializer::parse(text).map_err(|e| {
         let kind = if e.message().contains("duplicate key") {
-            codes::DUPLICATE_KEY
+            LoadError::DuplicateKey
         } else {
-            codes::TOML_SYNTAX
+            LoadError::TomlSyntax
         };
         Box::new(from_toml_error(file, text, &e, kind))
     })?;
     Topology::deserialize(deserializer).map_err(|e| {
         let kind = if e.message().starts_with("unknown field") {
-            codes::UNKNOWN_KEY
+            LoadError::UnknownKey
         } else {
-            codes::INVALID_VALUE
+            LoadError::InvalidValue
         };
         Box::new(from_toml_error(file, text, &e, kind))
     })
@@ -194,46 +218,51 @@ fn from_toml_error(
     file: FileId,
     text: &str,
     error: &toml::de::Error,
-    (code, name): (&'static str, &'static str),
+    kind: LoadError,
 ) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
     let span = span.start.min(text.len())..span.end.min(text.len());
     let message = error.message().trim().to_string();
     let first_line = message.lines().next().unwrap_or("invalid TOML").to_string();
-    let (headline, label) = match code {
-        "V0002" => (format!("TOML syntax error: {first_line}"), "here"),
-        "V0005" => (
+    let quoted = first_line.split('`').nth(1);
+    let (headline, label) = match kind {
+        LoadError::TomlSyntax | LoadError::InvalidUtf8 => {
+            (format!("TOML syntax error: {first_line}"), "here")
+        }
+        LoadError::DuplicateKey => (
             "a key is defined twice: TOML does not allow redefining a key".to_string(),
             "defined again here",
         ),
-        "V0003" => (
-            match message.split('`').nth(1) {
-                Some(key) => format!("unknown key `{key}` in this table"),
-                None => first_line.clone(),
-            },
+        LoadError::UnknownKey => (
+            quoted.map_or(first_line.clone(), |key| {
+                format!("unknown key `{key}` in this table")
+            }),
             "not a field here",
         ),
-        _ if first_line.contains(" as i128, expected i64") => (
+        LoadError::InvalidValue if first_line.contains(" as i128, expected i64") => (
             format!(
                 "number {} does not fit in a 64-bit integer",
-                first_line.split('`').nth(1).unwrap_or("")
+                quoted.unwrap_or("")
             ),
             "too large",
         ),
-        _ => (first_line.clone(), "this value"),
+        LoadError::InvalidValue => (first_line.clone(), "this value"),
     };
-    let mut diagnostic =
-        Diagnostic::new(code, name, Severity::Error, Span::new(file, span), headline).label(label);
-    if code == codes::UNKNOWN_KEY.0 {
-        if let Some(help) = did_you_mean(&message) {
-            diagnostic = diagnostic.help(help);
+    let diagnostic = kind.at(Span::new(file, span), headline).label(label);
+    let help = match kind {
+        LoadError::UnknownKey => did_you_mean(&message),
+        LoadError::DuplicateKey => {
+            Some("remove one of the two definitions (or merge them)".to_string())
         }
-    } else if code == codes::DUPLICATE_KEY.0 {
-        diagnostic = diagnostic.help("remove one of the two definitions (or merge them)");
-    } else if message.lines().count() > 1 {
-        diagnostic = diagnostic.help(message.lines().skip(1).collect::<Vec<_>>().join(" "));
+        _ if message.lines().count() > 1 => {
+            Some(message.lines().skip(1).collect::<Vec<_>>().join(" "))
+        }
+        _ => None,
+    };
+    match help {
+        Some(help) => diagnostic.help(help),
+        None => diagnostic,
     }
-    diagnostic
 }
 
 /// From serde's "unknown field `vrdi`, expected one of `segment`, `vrid`"

@@ -5,10 +5,15 @@ use crate::lints::find;
 /// The explanation, or `None` for an unknown code or name.
 pub fn text(key: &str) -> Option<String> {
     let Some(lint) = find(key) else {
-        let (code, name, text) = crate::load::codes::EXPLANATIONS
-            .iter()
-            .find(|(code, name, _)| code.eq_ignore_ascii_case(key) || *name == key)?;
-        return Some(format!("# {code} {name} (error)\n\n{text}"));
+        let load = crate::load::LoadError::ALL
+            .into_iter()
+            .find(|e| e.code().eq_ignore_ascii_case(key) || e.name() == key)?;
+        return Some(format!(
+            "# {} {} (error)\n\n{}",
+            load.code(),
+            load.name(),
+            load.explanation()
+        ));
     };
     Some(format!(
         "# {} {} ({})\n\n{}\n\n{}",
