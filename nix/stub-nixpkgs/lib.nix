@@ -1,7 +1,8 @@
 # A small stand-in for nixpkgs' `lib`, for offline tests only.
 #
-# It provides exactly the functions flake.nix, nix/package.nix and
-# nix/module.nix use, with nixpkgs' semantics for the inputs those files pass.
+# It provides just the functions flake.nix, nix/package.nix, nix/module.nix
+# and the harness in nix/tests/ use, with nixpkgs' semantics for the inputs
+# those files pass.
 # Module helpers return the same `_type` tagged values as nixpkgs
 # (`if`, `merge`, `override`, `option`), so the harness in
 # nix/tests/module-eval.nix can resolve them; the types carry the same `check`
@@ -10,7 +11,7 @@
 let
   inherit (builtins)
     all any attrNames concatLists concatStringsSep elem filter foldl'
-    isAttrs isBool isInt isList isPath isString listToAttrs replaceStrings split
+    isAttrs isBool isList isPath isString listToAttrs replaceStrings split
     stringLength substring;
 
   isStringLike = x: isString x || isPath x || (isAttrs x && (x ? outPath || x ? __toString));
@@ -22,7 +23,6 @@ let
 
   types = {
     bool = mkOptionType { name = "bool"; description = "boolean"; check = isBool; };
-    int = mkOptionType { name = "int"; description = "signed integer"; check = isInt; };
     str = mkOptionType { name = "str"; description = "string"; check = isString; };
     # nixpkgs: a string or path whose string form is absolute.
     path = mkOptionType {
@@ -61,15 +61,11 @@ let
     };
     lines = mkOptionType { name = "lines"; description = "strings concatenated with \"\\n\""; check = isString; };
     unspecified = mkOptionType { name = "unspecified"; };
-    raw = mkOptionType { name = "raw"; description = "raw value"; };
   };
 
   mkOverride = priority: content: { _type = "override"; inherit priority content; };
 
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
-  hasSuffix = suffix: s:
-    let l = stringLength s; n = stringLength suffix;
-    in l >= n && substring (l - n) n s == suffix;
 
   # nixpkgs' escapeShellArg: leave safe words alone, single-quote the rest.
   escapeShellArg = arg:
@@ -90,7 +86,7 @@ let
     };
 in
 rec {
-  inherit types mkOptionType mkOverride hasPrefix hasSuffix escapeShellArg isDerivation isStringLike;
+  inherit types mkOptionType mkOverride hasPrefix escapeShellArg isDerivation isStringLike;
 
   mkOption = attrs: attrs // { _type = "option"; };
   mkEnableOption = name: mkOption {
@@ -102,22 +98,17 @@ rec {
   mkIf = condition: content: { _type = "if"; inherit condition content; };
   mkMerge = contents: { _type = "merge"; inherit contents; };
   mkDefault = mkOverride 1000;
-  mkForce = mkOverride 50;
   literalExpression = text: { _type = "literalExpression"; inherit text; };
 
   genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
-  mapAttrs = builtins.mapAttrs;
-  mapAttrsToList = f: attrs: map (n: f n attrs.${n}) (attrNames attrs);
   filterAttrs = pred: attrs:
     listToAttrs (concatLists (map (n: if pred n attrs.${n} then [ { name = n; value = attrs.${n}; } ] else [ ]) (attrNames attrs)));
-  attrValues = attrs: map (n: attrs.${n}) (attrNames attrs);
   optional = cond: x: if cond then [ x ] else [ ];
   optionals = cond: xs: if cond then xs else [ ];
   optionalString = cond: s: if cond then s else "";
   optionalAttrs = cond: attrs: if cond then attrs else { };
   concatMap = f: xs: concatLists (map f xs);
   concatStringsSep = builtins.concatStringsSep;
-  concatMapStringsSep = sep: f: xs: concatStringsSep sep (map f xs);
   concatMapStrings = f: xs: concatStringsSep "" (map f xs);
   unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
   hasInfix = infix: s: builtins.match ".*${escapeRegex infix}.*" s != null;
@@ -127,7 +118,6 @@ rec {
   # nixpkgs' splitString: split on every occurrence of a literal separator.
   splitString = sep: s: filter isString (split (escapeRegex sep) s);
   escapeShellArgs = args: concatStringsSep " " (map escapeShellArg args);
-  getExe' = drv: name: "${drv}/bin/${name}";
   fileset = {
     unions = paths: paths;
     toSource = filesetToSource;
