@@ -107,3 +107,81 @@ fn empty_file_is_an_empty_cluster() {
     assert!(analysis.diagnostics.is_empty());
     assert!(analysis.cluster.unwrap().routers.is_empty());
 }
+
+/// Every integer field at the extremes of i64: lints must not overflow.
+#[test]
+fn extreme_integers_reach_the_lints_without_overflow() {
+    for n in [i64::MIN, -1, 0, i64::MAX] {
+        let text = format!(
+            r#"[segment.front]
+subnets = ["10.20.0.0/24"]
+reference_ips = ["10.20.0.1"]
+reserved_vrids = [{{ vrid = {n}, owner = "x" }}]
+
+[host.web1.interface.eth0]
+segment = "front"
+addresses = ["10.20.0.11/24"]
+
+[host.web2.interface.eth0]
+segment = "front"
+addresses = ["10.20.0.12/24"]
+
+[router.www]
+segment = "front"
+vrid = {n}
+version = {n}
+vips = ["10.20.0.100/24"]
+
+[router.www.arbitration]
+attempts = {n}
+
+[router.www.garp]
+repeat = {n}
+
+[router.www.member.web1]
+priority = {n}
+
+[router.www.member.web2]
+priority = {n}
+
+[router.www.track.t]
+command = ["/bin/true"]
+rise = {n}
+fall = {n}
+on_fail = {{ demote = 60 }}
+
+[virtual_server.v]
+router = "www"
+address = "10.20.0.100"
+port = {n}
+fwmark = {n}
+persistence_prefix = {n}
+quorum = {n}
+hysteresis = {n}
+
+[[virtual_server.v.real_server]]
+address = "10.20.1.1"
+port = {n}
+weight = {n}
+upper_threshold = {n}
+lower_threshold = {n}
+
+[[virtual_server.v.real_server]]
+address = "10.20.1.2"
+weight = {n}
+
+[virtual_server.v.health]
+rise = {n}
+fall = {n}
+tcp = {{ port = {n} }}
+"#
+        );
+        let analysis = analyse_texts(&[("extreme.toml", text.as_bytes())]);
+        assert!(
+            analysis.cluster.is_some(),
+            "{n}: {:?}",
+            analysis.diagnostics
+        );
+        assert!(analysis.has_errors(), "{n}");
+    }
+}

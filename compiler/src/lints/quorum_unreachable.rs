@@ -31,7 +31,10 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for vs in cluster.virtual_servers.values() {
         let Some(q) = &vs.quorum else { continue };
-        let total: i64 = vs.real_servers.iter().map(|r| r.weight.value.max(0)).sum();
+        let total: i64 = vs
+            .real_servers
+            .iter()
+            .fold(0i64, |sum, r| sum.saturating_add(r.weight.value.max(0)));
         if q.value > total {
             out.push(
                 lint.at(

@@ -61,7 +61,7 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
             if !(1..=253).contains(&weight.value) {
                 continue; // tracker-weight-out-of-range
             }
-            let demoted = (top.priority.value - weight.value).max(1);
+            let demoted = top.priority.value.saturating_sub(weight.value).max(1);
             let message = if top.priority.value == 255 {
                 format!(
                     "tracker `{}` would demote `{}`, but priority 255 (address owner) cannot be lowered: \
@@ -86,7 +86,7 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                     } else {
                         format!(
                             "demote by more than {} (the gap to the next member), or use `on_fail = \"fault\"`",
-                            top.priority.value - best_other
+                            top.priority.value.saturating_sub(best_other)
                         )
                     }),
             );
