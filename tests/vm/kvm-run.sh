@@ -61,16 +61,16 @@ trap 'exit 130' INT TERM HUP
 # QEMU boots an uncompressed ELF through its PVH entry, which skips the slow
 # in-guest decompression under TCG.
 extract_vmlinux() {
-    local out=$1 off
+    local out=$1 off tmp=$1.$$.tmp # per-process name: runs may share the cache
     off=$(LC_ALL=C grep -abo -P '\xfd7zXZ\x00' "$BZIMAGE" | head -n1 | cut -d: -f1) || return 1
     [ -n "$off" ] || return 1
-    tail -c +"$((off + 1))" "$BZIMAGE" | xz -dc >"$out.tmp" 2>/dev/null || true
+    tail -c +"$((off + 1))" "$BZIMAGE" | xz -dc >"$tmp" 2>/dev/null || true
     # Trailing data after the xz stream makes xz complain; the ELF is complete.
-    [ "$(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || { rm -f "$out.tmp"; return 1; }
-    if command -v readelf >/dev/null && ! readelf -n "$out.tmp" 2>/dev/null | grep -q 'Xen'; then
-        rm -f "$out.tmp"; return 1 # no PVH note
+    [ "$(head -c 4 "$tmp" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || { rm -f "$tmp"; return 1; }
+    if command -v readelf >/dev/null && ! readelf -n "$tmp" 2>/dev/null | grep -q 'Xen'; then
+        rm -f "$tmp"; return 1 # no PVH note
     fi
-    mv "$out.tmp" "$out"
+    mv "$tmp" "$out"
 }
 KERNEL=$BZIMAGE
 if [ "${KVM_RUN_PVH:-1}" = 1 ]; then
@@ -159,7 +159,7 @@ timeout --foreground "$TIMEOUT" qemu-system-x86_64 \
     -nodefaults -no-reboot -display none -monitor none \
     -kernel "$KERNEL" -initrd "$WORK/initrd.gz" -append "$APPEND" \
     -serial "file:$WORK/console.log" \
-    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,id=hostroot" \
+    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot" \
     -virtfs "local,path=$XFER,mount_tag=xfer,security_model=none,id=xfer" \
     >"$WORK/qemu.log" 2>&1 &
 QEMU_PID=$!
