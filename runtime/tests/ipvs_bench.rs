@@ -206,15 +206,15 @@ fn bench_program_10000_destinations() {
         ms(t_dump)
     );
     println!(
-        "| vigil: 1% weights changed, dump + reconcile + 100 SET     | {} |",
+        "| vigil: 1% weights changed, dump + reconcile + 100 SET (best of 3) | {} |",
         ms(t_update)
     );
     println!(
-        "|   of which dump                                           | {} |",
+        "|   of which dump (best of 3)                               | {} |",
         ms(t_dump2)
     );
     println!(
-        "|   of which reconcile (pure diff)                          | {} |",
+        "|   of which reconcile (pure diff, best of 3)               | {} |",
         ms(t_diff2)
     );
     ipvsadm(&["-C"], None);
