@@ -22,11 +22,11 @@ struct Section {
     entries: Vec<Entry>,
 }
 
+/// A unit section: its name and its `key=value` entries.
+pub type UnitSection = (String, Vec<(String, String)>);
+
 /// The unit's sections in systemd's usual order, placeholders filled in.
-pub fn unit_sections(
-    vigild: &str,
-    plan_path: &str,
-) -> Result<Vec<(String, Vec<(String, String)>)>, RenderError> {
+pub fn unit_sections(vigild: &str, plan_path: &str) -> Result<Vec<UnitSection>, RenderError> {
     let settings: Map<String, Value> = serde_json::from_str(UNIT_SETTINGS_JSON)
         .map_err(|e| RenderError(format!("templates/unit.json: {e}")))?;
     let mut sections = Vec::new();
