@@ -556,3 +556,36 @@ fn guest_director_health_quorum_sorry_server_and_mastership() {
     );
     drop(listener);
 }
+
+#[test]
+#[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
+fn guest_director_restart_adopts_and_reload_deletes_dropped_services() {
+    use vigild::health::director::Director;
+
+    reset();
+    let now = std::time::Instant::now;
+    let crashed = Director::start(plan(), "test", now()).unwrap();
+    assert_eq!(crashed.counters.ipvs_ops, 3 + 5);
+    // A crash: no shutdown, the kernel keeps everything.
+    std::mem::forget(crashed);
+    let poll = mio::Poll::new().unwrap();
+    let mut d = Director::start(plan(), "test", now()).unwrap();
+    assert_eq!(
+        d.counters.ipvs_ops, 0,
+        "a restart adopts without re-creating anything"
+    );
+    assert_eq!(d.owned().services.len(), 3);
+    assert_eq!(sorted(listing()), sorted(expected_initial()));
+
+    let mut smaller = plan();
+    smaller.remove(0); // dns
+    d.reload(poll.registry(), smaller, now()).unwrap();
+    assert_eq!(d.counters.ipvs_ops, 1, "{:?}", d.counters);
+    assert!(
+        !listing().iter().any(|l| l.starts_with("UDP")),
+        "{:?}",
+        listing()
+    );
+    d.shutdown(poll.registry());
+    assert!(listing().is_empty(), "{:?}", listing());
+}

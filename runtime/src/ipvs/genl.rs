@@ -497,3 +497,62 @@ mod tests {
         assert!(get_u16(&[1, 2, 3], "X").is_err());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::ipvs::messages::{decode_dest, decode_info, decode_service};
+    use vigil_schema::plan::Family;
+
+    /// xorshift: deterministic pseudo-random bytes without a crate.
+    fn bytes(seed: &mut u64, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Arbitrary bytes, and valid messages with bytes flipped, never panic
+    /// any decoder: every outcome is a value or an error.
+    #[test]
+    fn decoders_never_panic() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let valid = crate::ipvs::messages::dump_dests(
+            0x20,
+            1,
+            &crate::ipvs::messages::ServiceKey::Fwmark {
+                family: Family::Ipv6,
+                mark: 1,
+            },
+        );
+        for round in 0..20_000 {
+            let mut buf = if round % 2 == 0 {
+                let len = (round % 97) as usize;
+                bytes(&mut seed, len)
+            } else {
+                valid.clone()
+            };
+            if !buf.is_empty() {
+                let i = bytes(&mut seed, 1)[0] as usize % buf.len();
+                buf[i] ^= bytes(&mut seed, 1)[0] | 1;
+            }
+            for msg in NlMessages::new(&buf).flatten() {
+                let _ = msg.error_code();
+                if let Ok((_, attrs)) = msg.genl() {
+                    let _ = decode_info(attrs.clone());
+                    for (_, payload) in attrs.flatten() {
+                        let _ = decode_service(payload);
+                        let _ = decode_dest(payload, Family::Ipv4);
+                        let _ = decode_dest(payload, Family::Ipv6);
+                    }
+                }
+            }
+            let _ = decode_service(&buf);
+            let _ = decode_dest(&buf, Family::Ipv6);
+        }
+    }
+}
