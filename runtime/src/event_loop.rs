@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::json;
 use vigil_schema::plan::{Family, PlanRouter};
 
+use crate::health::director::{Director, FIRST_PROBE_TOKEN};
 use crate::log;
 use crate::net::arp_socket::ArpSocket;
 use crate::net::na_socket::NaSocket;
@@ -112,6 +113,8 @@ pub struct Daemon {
     unattributed: Stats,
     counters: ShellCounters,
     buf: Vec<u8>,
+    /// IPVS and health checks; `None` when the plan has no virtual servers.
+    director: Option<Director>,
 }
 
 fn io_err(what: &str, e: impl std::fmt::Display) -> StartError {
@@ -184,7 +187,14 @@ impl Daemon {
             unattributed: Stats::default(),
             counters: ShellCounters::default(),
             buf: vec![0; 65536],
+            director: None,
         };
+        if !d.loaded.plan.virtual_servers.is_empty() {
+            let vss = d.loaded.plan.virtual_servers.clone();
+            let director = Director::start(vss, &d.loaded.plan.topology_hash, std::time::Instant::now())
+                .map_err(|e| io_err("IPVS", e))?;
+            d.director = Some(director);
+        }
         for (plan, _) in &built {
             d.ensure_sockets(plan).map_err(StartError)?;
         }
@@ -436,6 +446,11 @@ impl Daemon {
             Action::ArmTimer { kind, at } => self.timers.arm(id, kind, at),
             Action::CancelTimer { kind } => self.timers.cancel(id, kind),
             Action::StateChanged { from, to, reason } => {
+                if let Some(d) = self.director.as_mut()
+                    && let Err(e) = d.set_master(&slot.plan.name, to == State::Master)
+                {
+                    log::event("error", &hash, json!({"what": "IPVS sync", "error": e.to_string()}));
+                }
                 let reason = serde_json::to_value(reason).unwrap_or_default();
                 log::event(
                     "state_change",
@@ -549,12 +564,17 @@ impl Daemon {
         );
         let mut events = Events::with_capacity(64);
         loop {
-            let timeout = self.timers.next_deadline().map(|at| {
+            let mut timeout = self.timers.next_deadline().map(|at| {
                 let now = self.now();
                 // Round up so we never wake just before the deadline and spin.
                 let us = at.as_micros().saturating_sub(now.as_micros());
                 Duration::from_millis(us.div_ceil(1000))
             });
+            if let Some(at) = self.director.as_ref().and_then(Director::next_deadline) {
+                let d = at.saturating_duration_since(std::time::Instant::now());
+                let d = Duration::from_millis(d.as_micros().div_ceil(1000) as u64);
+                timeout = Some(timeout.map_or(d, |t| t.min(d)));
+            }
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -574,6 +594,11 @@ impl Daemon {
                         }
                     }
                     TOKEN_LINKS => self.on_link_events(),
+                    t if t.0 >= FIRST_PROBE_TOKEN => {
+                        if let Some(d) = self.director.as_mut() {
+                            d.on_event(self.poll.registry(), t, std::time::Instant::now());
+                        }
+                    }
                     t => self.on_readable(t),
                 }
             }
@@ -585,6 +610,12 @@ impl Daemon {
             while let Some((id, kind)) = self.timers.pop_due(now) {
                 self.feed(id, Input::Timer { kind });
             }
+            if let Some(d) = self.director.as_mut() {
+                let now = std::time::Instant::now();
+                if d.next_deadline().is_some_and(|at| at <= now) {
+                    d.on_timer(self.poll.registry(), now);
+                }
+            }
         }
     }
 
@@ -594,6 +625,9 @@ impl Daemon {
         let ids: Vec<RouterId> = self.routers.keys().copied().collect();
         for id in ids {
             self.remove_router(id);
+        }
+        if let Some(d) = self.director.as_mut() {
+            d.shutdown(self.poll.registry());
         }
     }
 
@@ -779,6 +813,17 @@ impl Daemon {
             }
             self.add_router(plan, router);
         }
+        let vss = self.loaded.plan.virtual_servers.clone();
+        let now = std::time::Instant::now();
+        let synced = match self.director.as_mut() {
+            Some(d) => d.reload(self.poll.registry(), vss, now),
+            None if vss.is_empty() => Ok(()),
+            None => Director::start(vss, &self.loaded.plan.topology_hash, now).map(|d| self.director = Some(d)),
+        };
+        if let Err(e) = synced {
+            self.counters.reload_errors += 1;
+            self.log("error", json!({"what": "reload IPVS", "error": e.to_string()}));
+        }
         self.log(
             "reloaded",
             json!({"previous_plan": old_hash, "kept": kept, "restarted": restarted, "removed": removed, "added": added}),
@@ -805,7 +850,8 @@ impl Daemon {
             .collect();
         self.log(
             "dump",
-            json!({"host": self.host, "routers": routers, "unattributed": self.unattributed, "shell": self.counters, "timers": self.timers.len()}),
+            json!({"host": self.host, "routers": routers, "unattributed": self.unattributed, "shell": self.counters, "timers": self.timers.len(),
+                   "director": self.director.as_ref().map(|d| &d.counters)}),
         );
     }
 
