@@ -76,6 +76,25 @@ fn no_more(rest: &[String], command: Command) -> Result<Command, String> {
     }
 }
 
+/// Splits `--flag=value` into the flag and its inline value.
+fn split_flag(arg: &str) -> (&str, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+        _ => (arg, None),
+    }
+}
+
+/// A flag's value: inline (`--flag=value`) or the next argument.
+fn flag_value(
+    inline: Option<String>,
+    rest: &mut std::slice::Iter<'_, String>,
+    name: &str,
+) -> Result<String, String> {
+    inline
+        .or_else(|| rest.next().cloned())
+        .ok_or_else(|| format!("`{name}` needs a value"))
+}
+
 fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
     let mut args = CheckArgs {
         paths: Vec::new(),
@@ -84,16 +103,8 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
     };
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| iter.next().cloned())
-                .ok_or_else(|| format!("`{name}` needs a value"))
-        };
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| flag_value(inline.clone(), &mut iter, name);
         match flag {
             "--format" => {
                 let v = value("--format")?;
@@ -125,16 +136,8 @@ fn parse_build(rest: &[String]) -> Result<BuildArgs, String> {
     let mut check = false;
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| iter.next().cloned())
-                .ok_or_else(|| format!("`{name}` needs a value"))
-        };
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| flag_value(inline.clone(), &mut iter, name);
         match flag {
             "--out" => out = Some(PathBuf::from(value("--out")?)),
             "--templates" => templates = Some(PathBuf::from(value("--templates")?)),

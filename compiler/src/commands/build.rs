@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 use crate::artifacts::Templates;
 use crate::build::{outputs, stale_files, write_tree};
-use crate::pipeline::analyse_paths;
-use crate::render::{Format, human::Style, render_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildArgs {
@@ -20,32 +18,14 @@ pub struct BuildArgs {
 /// Exit status: 0 built (or up to date), 1 topology errors (or stale with
 /// `--check`), 2 unreadable input or unwritable output.
 pub fn run(args: &BuildArgs) -> u8 {
-    let analysis = analyse_paths(&args.paths);
-    let mut stderr = std::io::stderr().lock();
-    for failure in &analysis.io_failures {
-        let _ = writeln!(
-            stderr,
-            "error: cannot read {}: {}",
-            failure.path, failure.message
-        );
-    }
-    let text = render_all(
-        Format::Human,
-        &analysis.diagnostics,
-        &analysis.sources,
-        &Style::for_stderr(),
-    );
-    let _ = stderr.write_all(text.as_bytes());
-    if !analysis.io_failures.is_empty() {
-        return 2;
-    }
-    let cluster = match (&analysis.cluster, analysis.has_errors()) {
-        (Some(cluster), false) => cluster,
-        _ => {
-            let _ = writeln!(stderr, "error: the topology has errors; nothing was built");
-            return 1;
-        }
+    let analysis = match super::error_free(&args.paths, true, "nothing was built") {
+        Ok(analysis) => analysis,
+        Err(status) => return status,
     };
+    let Some(cluster) = &analysis.cluster else {
+        return 1;
+    };
+    let mut stderr = std::io::stderr().lock();
     let templates = match Templates::with_overrides(args.templates.as_deref()) {
         Ok(t) => t,
         Err(e) => {

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 
 use vigil_schema::plan::{ExpectedRole, Plan, PlanCheck, PlanOnFail, PlanTrackerKind};
 
-use crate::pipeline::analyse_paths;
 use crate::plan::emit_plan;
-use crate::render::{Format, human::Style, render_all};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanShowArgs {
@@ -18,32 +16,14 @@ pub struct PlanShowArgs {
 
 /// Exit status: 0 shown, 1 topology errors or unknown host, 2 unreadable input.
 pub fn run(args: &PlanShowArgs) -> u8 {
-    let analysis = analyse_paths(&args.paths);
-    let mut stderr = std::io::stderr().lock();
-    for failure in &analysis.io_failures {
-        let _ = writeln!(
-            stderr,
-            "error: cannot read {}: {}",
-            failure.path, failure.message
-        );
-    }
-    if !analysis.io_failures.is_empty() {
-        return 2;
-    }
-    let cluster = match (&analysis.cluster, analysis.has_errors()) {
-        (Some(c), false) => c,
-        _ => {
-            let text = render_all(
-                Format::Human,
-                &analysis.diagnostics,
-                &analysis.sources,
-                &Style::for_stderr(),
-            );
-            let _ = stderr.write_all(text.as_bytes());
-            let _ = writeln!(stderr, "error: the topology has errors; no plan");
-            return 1;
-        }
+    let analysis = match super::error_free(&args.paths, false, "no plan") {
+        Ok(analysis) => analysis,
+        Err(status) => return status,
     };
+    let Some(cluster) = &analysis.cluster else {
+        return 1;
+    };
+    let mut stderr = std::io::stderr().lock();
     if !cluster.hosts.contains_key(&args.host) {
         let known: Vec<&str> = cluster.hosts.keys().map(String::as_str).collect();
         let _ = writeln!(
