@@ -816,7 +816,10 @@ impl Daemon {
         let vss = self.loaded.plan.virtual_servers.clone();
         let now = std::time::Instant::now();
         let synced = match self.director.as_mut() {
-            Some(d) => d.reload(self.poll.registry(), vss, now),
+            Some(d) => {
+                d.set_plan_hash(&self.loaded.plan.topology_hash);
+                d.reload(self.poll.registry(), vss, now)
+            }
             None if vss.is_empty() => Ok(()),
             None => Director::start(vss, &self.loaded.plan.topology_hash, now).map(|d| self.director = Some(d)),
         };

@@ -333,6 +333,12 @@ impl Director {
         Ok(())
     }
 
+    /// The hash logged with every event; a reload brings a new plan, whose
+    /// hash the director's events must carry from then on.
+    pub fn set_plan_hash(&mut self, plan_hash: &str) {
+        self.plan_hash = plan_hash.to_string();
+    }
+
     /// A new plan: health state restarts (real servers start up again),
     /// running checks are aborted, and the kernel is reconciled; services
     /// this process created that the new plan drops are deleted.
