@@ -26,7 +26,9 @@ pub mod demote_in_sync_group;
 pub mod duplicate_definition;
 pub mod duplicate_vip;
 pub mod duplicate_virtual_service;
+pub mod fence_without_arbitration;
 pub mod health_check_kind;
+pub mod heartbeat_path_interface;
 pub mod health_timeout_too_long;
 pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
@@ -48,6 +50,7 @@ pub mod router_definition_conflict;
 pub mod router_in_several_sync_groups;
 pub mod scheduler_flag_mismatch;
 pub mod segment_definition_conflict;
+pub mod single_heartbeat_path;
 pub mod startup_delay_too_short;
 pub mod sync_group_members_differ;
 pub mod sync_group_unknown_router;
@@ -119,6 +122,8 @@ pub static ALL: &[&Lint] = &[
     &missing_arbitration::LINT,
     &reference_ip_misplaced::LINT,
     &arbitration_timing::LINT,
+    &single_heartbeat_path::LINT,
+    &fence_without_arbitration::LINT,
     &duplicate_vip::LINT,
     &vip_outside_segment::LINT,
     &mixed_address_families::LINT,
@@ -134,6 +139,7 @@ pub static ALL: &[&Lint] = &[
     &demote_in_sync_group::LINT,
     &router_in_several_sync_groups::LINT,
     &sync_group_members_differ::LINT,
+    &heartbeat_path_interface::LINT,
     &virtual_server_address_not_vip::LINT,
     &duplicate_virtual_service::LINT,
     &health_check_kind::LINT,
