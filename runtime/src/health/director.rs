@@ -279,7 +279,13 @@ impl Director {
                         probe.abort();
                     }
                 }
-                Action::Log(event) => self.log("health", json!({"message": event.to_string()})),
+                Action::Log(event) => {
+                    let mut fields = serde_json::to_value(&event).unwrap_or_default();
+                    if let Some(map) = fields.as_object_mut() {
+                        map.insert("message".into(), event.to_string().into());
+                    }
+                    self.log("health", fields)
+                }
                 Action::SetWeight { rs, .. }
                 | Action::AddDest { rs }
                 | Action::RemoveDest { rs } => {

@@ -101,8 +101,10 @@ pub enum Action {
     Log(HealthEvent),
 }
 
-/// What happened, for the log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What happened, for the log: one structured `health` event each, with
+/// `transition` naming the variant and the fields below.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "transition", rename_all = "snake_case")]
 pub enum HealthEvent {
     RealServerDown {
         vs: String,
@@ -597,6 +599,22 @@ impl Scheduler {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn health_events_serialise_as_structured_fields() {
+        let event = HealthEvent::RealServerDown {
+            vs: "web".into(),
+            addr: "10.0.1.1".parse().unwrap(),
+            port: 80,
+            reason: "connection refused".into(),
+        };
+        let value = serde_json::to_value(&event).unwrap();
+        assert_eq!(value["transition"], "real_server_down");
+        assert_eq!(value["vs"], "web");
+        assert_eq!(value["addr"], "10.0.1.1");
+        assert_eq!(value["port"], 80);
+        assert_eq!(value["reason"], "connection refused");
+    }
+
     use super::*;
     use vigil_schema::plan::{Family, PlanHealth, PlanMethod, PlanProtocol, PlanRealServer};
 
