@@ -43,8 +43,9 @@ use crate::timers::RouterId;
 use crate::track::{FaultSources, TrackAction, TrackState, Trackers};
 use crate::vrrp::{Action, Alarm, Input, Instant, Reason, State};
 
-/// Tokens of the defences' sockets start here (the loop's own are below).
-pub const FIRST_TOKEN: usize = 1 << 24;
+/// Tokens of the defences' sockets: from here up to the IPVS director's
+/// (`1 << 24`); the loop's own and the status socket's are below.
+pub const FIRST_TOKEN: usize = 1 << 23;
 /// Self-fence commands have no timeout in the plan; they get this one.
 pub const SELF_FENCE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -79,8 +80,9 @@ struct Guard {
     fed_fault: bool,
     fed_allow: bool,
     fed_priority: u8,
-    hooks: NotifyQueue,
     state: State,
+    /// The last valid advert heard: sender, priority, when.
+    last_advert: Option<(IpAddr, u8, Instant)>,
 }
 
 impl Guard {
@@ -122,6 +124,9 @@ pub struct Defences {
     next_token: usize,
     procs: ProcessRunner,
     owners: HashMap<ProcId, (RouterId, ProcKind)>,
+    /// Notify queues by router, with the router's name; kept after the
+    /// router is removed until its `stop` and `any` hooks have run.
+    hooks: HashMap<RouterId, (String, NotifyQueue)>,
     hash: String,
     pub counters: DefenceCounters,
 }
@@ -221,8 +226,8 @@ impl Defences {
             fed_fault: false,
             fed_allow: true,
             fed_priority: plan.priority,
-            hooks: NotifyQueue::default(),
             state: State::Initialize,
+            last_advert: None,
         };
         for t in g.trackers.list() {
             if t.state == TrackState::Down {
@@ -380,7 +385,12 @@ impl Defences {
             Action::StateChanged { from, to, reason } => {
                 g.state = *to;
                 let runs = hooks_for(&g.plan.notify, &g.plan, &self.hash, *from, *to);
-                let next = g.hooks.push(runs);
+                let next = self
+                    .hooks
+                    .entry(id)
+                    .or_insert_with(|| (g.plan.name.clone(), NotifyQueue::default()))
+                    .1
+                    .push(runs);
                 let mut start_fence = false;
                 if *to == State::Master {
                     let silent = matches!(reason, Reason::MasterDown | Reason::VetoLifted);
@@ -421,7 +431,7 @@ impl Defences {
                 Ok((pid_id, pid)) => {
                     self.counters.hooks_run += 1;
                     self.owners.insert(pid_id, (id, ProcKind::Hook(run.hook)));
-                    let name = self.guards.get(&id).map(|g| g.plan.name.clone());
+                    let name = self.hooks.get(&id).map(|h| h.0.clone());
                     self.log(
                         "hook_started",
                         json!({"router": name, "hook": run.hook, "pid": pid, "state": run.env[1].1}),
@@ -431,11 +441,11 @@ impl Defences {
                 Err(e) => {
                     self.counters.spawn_errors += 1;
                     self.counters.hooks_failed += 1;
-                    let Some(g) = self.guards.get_mut(&id) else {
+                    let Some((name, queue)) = self.hooks.get_mut(&id) else {
                         return;
                     };
-                    let name = g.plan.name.clone();
-                    let next = g.hooks.failed_to_start();
+                    let name = name.clone();
+                    let next = queue.failed_to_start();
                     self.log(
                         "hook",
                         json!({"router": name, "hook": run.hook, "outcome": "spawn_failed", "error": e}),
@@ -531,8 +541,9 @@ impl Defences {
         let Some((id, kind)) = self.owners.remove(&f.id) else {
             return;
         };
-        let result =
-            json!({"outcome": f.outcome, "pid": f.pid, "elapsed_ms": f.elapsed.as_millis() as u64});
+        let mut result = serde_json::to_value(&f.outcome).unwrap_or_default();
+        result["pid"] = f.pid.into();
+        result["elapsed_ms"] = (f.elapsed.as_millis() as u64).into();
         match kind {
             ProcKind::Hook(hook) => {
                 if !f.outcome.success() {
@@ -541,14 +552,18 @@ impl Defences {
                 if f.outcome == crate::hooks::process::Outcome::TimedOut {
                     self.counters.hooks_timed_out += 1;
                 }
-                let name = self.guards.get(&id).map(|g| g.plan.name.clone());
+                let name = self.hooks.get(&id).map(|h| h.0.clone());
                 self.log(
                     "hook",
                     json!({"router": name, "hook": hook, "ok": f.outcome.success(), "result": result}),
                 );
-                let next = self.guards.get_mut(&id).and_then(|g| g.hooks.finished());
-                if let Some(run) = next {
-                    self.start_hook(id, run, now);
+                let next = self.hooks.get_mut(&id).and_then(|h| h.1.finished());
+                match next {
+                    Some(run) => self.start_hook(id, run, now),
+                    None if !self.guards.contains_key(&id) => {
+                        self.hooks.remove(&id);
+                    }
+                    None => {}
                 }
             }
             ProcKind::Fence => self.fence_done(id, f.outcome.success(), result, now, out),
@@ -698,6 +713,64 @@ impl Defences {
         }
     }
 
+    /// Notes an input fed to a router (the last advert heard names the master).
+    pub fn note_input(&mut self, id: RouterId, input: &Input, now: Instant) {
+        if let (Input::AdvertReceived { src, priority, .. }, Some(g)) =
+            (input, self.guards.get_mut(&id))
+        {
+            // With one peer, an advert over a heartbeat path names the
+            // peer's primary address, as the status shows it.
+            let via_path = g.plan.heartbeat_paths.iter().any(|p| p.peers.contains(src));
+            let from = match g.plan.peers.as_slice() {
+                [peer] if via_path => peer.address,
+                _ => *src,
+            };
+            g.last_advert = Some((from, *priority, now));
+        }
+    }
+
+    /// One router's row of the status document.
+    pub fn status_row(
+        &self,
+        id: RouterId,
+        state: State,
+        advertised_priority: u8,
+        stats: Value,
+        now: Instant,
+    ) -> Value {
+        let Some(g) = self.guards.get(&id) else {
+            return Value::Null;
+        };
+        // A backup names the master it heard within three intervals (plus
+        // a second of slack); a master names itself.
+        let fresh = Duration::from_millis(u64::from(g.plan.advert_interval_cs) * 30)
+            + Duration::from_secs(1);
+        let master = match state {
+            State::Master => Some(g.plan.source_address),
+            State::Backup => g
+                .last_advert
+                .filter(|(_, p, at)| *p > 0 && now.saturating_since(*at) <= fresh)
+                .map(|(a, _, _)| a),
+            State::Initialize | State::Fault => None,
+        };
+        json!({
+            "router": g.plan.name,
+            "interface": g.plan.interface,
+            "vrid": g.plan.vrid,
+            "state": state_name(state),
+            "priority": {
+                "configured": g.plan.priority,
+                "effective": g.trackers.effective_priority(),
+                "advertised": advertised_priority,
+            },
+            "master": master.map(|a| a.to_string()),
+            "arbitration": g.arbiter.as_ref().map(Arbiter::verdict),
+            "trackers": g.trackers.list(),
+            "defences": self.status(id),
+            "counters": stats,
+        })
+    }
+
     /// The defences' part of a router's status.
     pub fn status(&self, id: RouterId) -> Value {
         let Some(g) = self.guards.get(&id) else {
@@ -714,7 +787,7 @@ impl Defences {
             "fence": g.fence,
             "faults": g.faults,
             "trackers": g.trackers.list(),
-            "hooks_pending": g.hooks.pending(),
+            "hooks_pending": self.hooks.get(&id).map_or(0, |h| h.1.pending()),
         })
     }
 
@@ -723,6 +796,27 @@ impl Defences {
         self.guards
             .get(&id)
             .and_then(|g| g.arbiter.as_ref().map(Arbiter::verdict))
+    }
+
+    /// At exit, after every router stopped: waits for the hooks still
+    /// running or queued (their `stop` and `any`), each bounded by its
+    /// timeout. Blocking is fine here: the resignation adverts are out.
+    pub fn finish_hooks(&mut self, clock: impl Fn() -> Instant) {
+        loop {
+            let hooks_left = self
+                .owners
+                .values()
+                .any(|(_, k)| matches!(k, ProcKind::Hook(_)));
+            if !hooks_left {
+                return;
+            }
+            std::thread::sleep(crate::hooks::process::REAP_INTERVAL);
+            let now = clock();
+            let mut sink = Vec::new();
+            for f in self.procs.poll(now) {
+                self.finished(f, now, &mut sink);
+            }
+        }
     }
 
     /// Children still running (hooks included).

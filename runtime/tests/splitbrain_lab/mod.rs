@@ -394,6 +394,8 @@ impl SbLab {
             ])
             .arg(plan)
             .args(["--host", &format!("ha{i}")])
+            .arg("--control-socket")
+            .arg(self.control_socket(i))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(f)
@@ -401,6 +403,25 @@ impl SbLab {
             .expect("spawn vigild");
         self.children.push(child);
         self.children.len() - 1
+    }
+
+    /// Host `i`'s status socket.
+    pub fn control_socket(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("ha{i}.sock"))
+    }
+
+    /// `vigild status --socket <host i's> [--json]`: exit success and stdout.
+    pub fn status(&self, i: usize, json: bool) -> (bool, String) {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vigild"));
+        c.arg("status").arg("--socket").arg(self.control_socket(i));
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().expect("run vigild status");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 
     pub fn pid(&self, child: usize) -> i32 {
