@@ -270,7 +270,15 @@ fn master_fully_isolated_releases_backup_serves_heal_one_master_garp_refreshed()
         return;
     }
     let mut lab = SbLab::new("iso");
-    let (p1, p2, _) = lab.build("hb", &topology("splitbrain-hb.toml"));
+    // An isolated member also runs its self-fence command.
+    let topo = topology("splitbrain-hb.toml").replace(
+        "release_after = \"800ms\"",
+        &format!(
+            "release_after = \"800ms\"\nself_fence = [\"/bin/sh\", \"-c\", \"touch {}/self-fenced-$(ip netns identify $$)\"]",
+            lab.dir.display()
+        ),
+    );
+    let (p1, p2, _) = lab.build("hb", &topo);
     start_pair(&mut lab, &p1, &p2);
 
     lab.detach_service(1);
@@ -286,6 +294,27 @@ fn master_fully_isolated_releases_backup_serves_heal_one_master_garp_refreshed()
         1,
         "{}",
         lab.logs()
+    );
+    let fenced = lab.dir.join(format!("self-fenced-{}", lab.host_ns(1)));
+    assert!(
+        lab.wait_for(Duration::from_secs(2), || fenced.exists())
+            .is_some(),
+        "self-fence did not run\n{}",
+        lab.log(1)
+    );
+    assert!(
+        !lab.dir
+            .join(format!("self-fenced-{}", lab.host_ns(2)))
+            .exists()
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(2), || lab
+            .events(1, "self_fence")
+            .iter()
+            .any(|e| e["ok"] == true))
+            .is_some(),
+        "{}",
+        lab.log(1)
     );
     // ha2's GARPs moved the gateway's neighbour entry.
     assert!(
