@@ -394,26 +394,35 @@ mod tests {
         assert_eq!(parse_reply(&r6, true, 9), Some(3));
     }
 
-    /// A real echo over loopback (needs root for the raw socket; skipped
-    /// otherwise, since the lab tests cover it end to end).
+    /// A real echo over loopback, IPv4 and IPv6 (needs root for the raw
+    /// socket; skipped otherwise: the lab tests cover IPv4 end to end).
     #[test]
     fn echo_over_loopback() {
         if !nix::unistd::geteuid().is_root() {
             return;
         }
-        let s = IcmpSocket::open("lo", "127.0.0.1".parse().unwrap(), 0x7a11).unwrap();
-        s.send_echo("127.0.0.1".parse().unwrap(), 5).unwrap();
+        echo_on_lo("127.0.0.1", 0x7a11);
+        echo_on_lo("::1", 0x7a12);
+    }
+
+    fn echo_on_lo(addr: &str, ident: u16) {
+        let a: IpAddr = addr.parse().unwrap();
+        let s = IcmpSocket::open("lo", a, ident).unwrap();
+        s.send_echo(a, 5).unwrap();
         let start = std::time::Instant::now();
         loop {
             match s.recv().unwrap() {
                 Some(Some(r)) => {
                     assert_eq!(r.seq, 5);
-                    assert_eq!(r.from, "127.0.0.1".parse::<IpAddr>().unwrap());
+                    assert_eq!(r.from, a);
                     break;
                 }
                 Some(None) => continue,
                 None => {
-                    assert!(start.elapsed().as_secs() < 2, "no echo reply on lo");
+                    assert!(
+                        start.elapsed().as_secs() < 2,
+                        "no echo reply from {addr} on lo"
+                    );
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
             }
