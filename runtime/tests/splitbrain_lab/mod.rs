@@ -77,9 +77,13 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The compiler binary: `target/debug/vigil` of this build, built on demand
-/// (into its own target directory, so it never waits for the running cargo).
+/// The compiler binary: `$VIGIL_BIN`, else `target/debug/vigil` of this
+/// build, else built on demand (into its own target directory, so it never
+/// waits for the running cargo).
 pub fn vigil_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("VIGIL_BIN") {
+        return PathBuf::from(bin);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"));
