@@ -841,3 +841,117 @@ impl Defences {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrrp::config::tests::plan_router;
+    use vigil_schema::plan::{PlanNotify, PlanOnFail, PlanTracker};
+
+    fn link(name: &str, up: bool) -> LinkInfo {
+        LinkInfo {
+            ifindex: 99,
+            name: name.into(),
+            mac: vec![],
+            admin_up: up,
+            lower_up: up,
+            exists: true,
+        }
+    }
+
+    /// Fault sources combine (link, trackers), demotion becomes a priority
+    /// input, and the hooks of consecutive changes run one after the other.
+    #[test]
+    fn faults_priorities_and_hooks_through_the_driver() {
+        let poll = mio::Poll::new().unwrap();
+        let mut nl = NlConn::open().unwrap();
+        let dir = std::env::temp_dir().join(format!("vigil-driver-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("hooks");
+        let mut plan = plan_router();
+        plan.trackers = vec![
+            PlanTracker {
+                name: "up1".into(),
+                kind: PlanTrackerKind::Interface {
+                    interface: "vigil-test-x1".into(),
+                },
+                on_fail: PlanOnFail::Demote { weight: 30 },
+            },
+            PlanTracker {
+                name: "core".into(),
+                kind: PlanTrackerKind::Interface {
+                    interface: "vigil-test-x2".into(),
+                },
+                on_fail: PlanOnFail::Fault,
+            },
+        ];
+        let sh = |s: &str| {
+            Some(vec![
+                "/bin/sh".to_string(),
+                "-c".into(),
+                format!("sleep 0.05; echo {s} $VIGIL_STATE >> {}", log.display()),
+            ])
+        };
+        plan.notify = PlanNotify {
+            master: sh("master"),
+            backup: sh("backup"),
+            fault: None,
+            stop: None,
+            any: sh("any"),
+            timeout_ms: 5000,
+        };
+        let mut d = Defences::new("h");
+        // The tracked interfaces do not exist: both trackers start down.
+        let initial = d.add_router(1, &plan, false, &mut nl, poll.registry(), Instant(0));
+        assert_eq!(
+            initial,
+            vec![
+                Input::Fault { on: true },
+                Input::PriorityChange { priority: 70 }
+            ]
+        );
+        let ins = d.on_link(&link("vigil-test-x2", true), Instant(0));
+        assert_eq!(ins, vec![(1, Input::Fault { on: false })]);
+        // The router's own link holds FAULT on its own.
+        assert_eq!(d.set_link(1, true), vec![Input::Fault { on: true }]);
+        assert!(
+            d.on_link(&link("vigil-test-x1", true), Instant(0))
+                == vec![(1, Input::PriorityChange { priority: 100 })]
+        );
+        assert_eq!(d.set_link(1, false), vec![Input::Fault { on: false }]);
+        assert!(d.set_link(1, false).is_empty());
+
+        // Two state changes in a row: hooks run in order, one at a time.
+        let t0 = std::time::Instant::now();
+        let now = || Instant(t0.elapsed().as_micros() as u64);
+        for (from, to) in [
+            (State::Initialize, State::Backup),
+            (State::Backup, State::Master),
+        ] {
+            let a = Action::StateChanged {
+                from,
+                to,
+                reason: Reason::Startup,
+            };
+            assert!(d.on_action(1, &a, now()).is_empty());
+        }
+        assert_eq!(d.running_processes(), 1, "one hook at a time");
+        while d.counters.hooks_run < 4 || d.running_processes() > 0 {
+            assert!(t0.elapsed() < Duration::from_secs(10), "hooks stuck");
+            std::thread::sleep(Duration::from_millis(5));
+            d.poll(now());
+        }
+        let got = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            got,
+            "backup backup\nany backup\nmaster master\nany master\n"
+        );
+        assert_eq!(d.counters.hooks_failed, 0);
+        let status = d.status(1);
+        assert_eq!(status["effective_priority"], 100);
+        assert_eq!(status["trackers"][1]["state"], "up");
+        assert_eq!(status["faults"]["tracker"], false);
+        d.remove_router(1, poll.registry());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
