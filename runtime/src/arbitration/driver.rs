@@ -291,6 +291,18 @@ impl Defences {
         out
     }
 
+    /// Every interface a tracker watches (to re-read after lost notifications).
+    pub fn tracked_interfaces(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .guards
+            .values()
+            .flat_map(|g| g.trackers.interfaces())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     pub fn owns(&self, token: Token) -> bool {
         self.tokens.contains_key(&token)
     }
