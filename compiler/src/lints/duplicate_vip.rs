@@ -1,6 +1,11 @@
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::Lint;
-use crate::model::Cluster;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use vigil_schema::units::Cidr;
+
+use crate::model::{At, Cluster, Router};
 
 pub static LINT: Lint = Lint {
     code: "V0601",
@@ -40,11 +45,24 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
         .flat_map(|r| r.vips.iter().map(move |v| (r, v)))
         .collect();
     vips.sort_by_key(|(_, v)| (v.span.file, v.span.range.start));
-    for (i, (r, v)) in vips.iter().enumerate() {
-        if let Some((first_r, first_v)) = vips[..i]
-            .iter()
-            .find(|(o, ov)| ov.addr == v.addr && o.name != r.name)
-        {
+    // Every host address, by address (indexes keep this linear in the
+    // topology's size: clusters have thousands of VIPs).
+    let mut host_addresses: HashMap<IpAddr, Vec<(&str, &At<Cidr>)>> = HashMap::new();
+    for host in cluster.hosts.values() {
+        for iface in host.interfaces.values() {
+            for a in &iface.addresses {
+                host_addresses
+                    .entry(a.addr)
+                    .or_default()
+                    .push((host.name.as_str(), a));
+            }
+        }
+    }
+    // The first VIP seen per address, and the first of another router.
+    let mut first_by_addr: HashMap<IpAddr, Vec<(&Router, &At<Cidr>)>> = HashMap::new();
+    for (r, v) in &vips {
+        let seen = first_by_addr.entry(v.addr).or_default();
+        if let Some((first_r, first_v)) = seen.iter().find(|(o, _)| o.name != r.name) {
             out.push(
                 lint.at(
                     &v.span,
@@ -59,31 +77,30 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                 .help("give each router its own VIPs"),
             );
         }
-        for host in cluster.hosts.values() {
+        if !seen.iter().any(|(o, _)| o.name == r.name) {
+            seen.push((r, v));
+        }
+        for (host, a) in host_addresses.get(&v.addr).into_iter().flatten() {
             let owner = r
                 .members
-                .get(&host.name)
+                .get(*host)
                 .is_some_and(|m| m.priority.value == 255);
             if owner {
                 continue;
             }
-            for iface in host.interfaces.values() {
-                if let Some(a) = iface.addresses.iter().find(|a| a.addr == v.addr) {
-                    out.push(
-                        lint.at(
-                            &v.span,
-                            format!(
-                                "VIP {} of router `{}` is also an address of host `{}`: that host answers for it \
-                                 even while another member is master",
-                                v.addr, r.name, host.name
-                            ),
-                        )
-                        .label("VIP")
-                        .with(a.span.clone(), format!("address of `{}`", host.name))
-                        .help("pick a VIP outside the hosts' addresses (or make that host the owner with priority 255)"),
-                    );
-                }
-            }
+            out.push(
+                lint.at(
+                    &v.span,
+                    format!(
+                        "VIP {} of router `{}` is also an address of host `{host}`: that host answers for it \
+                         even while another member is master",
+                        v.addr, r.name
+                    ),
+                )
+                .label("VIP")
+                .with(a.span.clone(), format!("address of `{host}`"))
+                .help("pick a VIP outside the hosts' addresses (or make that host the owner with priority 255)"),
+            );
         }
     }
     out
