@@ -180,6 +180,15 @@ impl Keepalived {
         self.child.as_ref().map(|c| c.id() as i32)
     }
 
+    /// Sends SIGTERM (graceful: priority-0 adverts, VIPs removed) without
+    /// waiting; [`Keepalived::stop`] reaps it.
+    pub fn terminate(&self) {
+        if let Some(c) = &self.child {
+            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+    }
+
     /// SIGTERM (graceful: priority-0 adverts, VIPs removed) and wait for exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
