@@ -5,7 +5,8 @@ Not a test: a command that prints a table (Markdown) and keeps the raw data.
 
     bench/failover/failover.py [--reps 10] [--specs v2:1000,v3:100,v3:50,v3:10]
                                [--window 60] [--phases failover,resources,spurious]
-                               [--out DIR] [--vigild PATH]
+                               [--out DIR] [--vigild PATH] [--rt N]
+    bench/failover/failover.py --report DIR/results.json   # tables of an earlier run
 
 Everything runs in the lab of lab/lab.sh (prefix `vb`, hosts vb1 = ha1 with
 priority 150 and vb2 = ha2 with priority 100, bridge vbbr/br0). For every
@@ -31,11 +32,13 @@ Phases:
              10 s after start) with 1 router (v2, 1 s) and 100 routers; CPU of
              master and backup over --window seconds with 100 routers at
              100 ms and 10 ms (schedstat on-CPU time; no capture running).
-  (--rt N runs both daemons under SCHED_FIFO priority N, for comparison.)
   spurious   100 routers at 10 ms for --window seconds, without and with a
              busy-loop hog on every core: backup MASTER entries (spurious
              takeovers) and the master's advert gaps p50/p99/max, from a
              capture on ha1's own eth0 (the sender).
+
+--rt N runs both daemons under SCHED_FIFO priority N (chrt), for comparison;
+the default is the scheduler they get from a plain start (SCHED_OTHER).
 
 Needs root, iproute2, tcpdump, tshark, keepalived and a vigild binary
 (default: target/release/vigild, build it with `cargo build --release -p vigild`).
