@@ -280,7 +280,7 @@ impl Director {
                     }
                 }
                 Action::Log(event) => {
-                    let mut fields = serde_json::to_value(&event).unwrap_or_default();
+                    let mut fields = serde_json::to_value(event).unwrap_or_default();
                     if let Some(map) = fields.as_object_mut() {
                         map.insert("message".into(), event.to_string().into());
                     }
