@@ -29,6 +29,8 @@ use serde::Serialize;
 use serde_json::json;
 use vigil_schema::plan::{Family, PlanRouter};
 
+use crate::arbitration::driver::Defences;
+use crate::control::ControlServer;
 use crate::health::director::{Director, FIRST_PROBE_TOKEN};
 use crate::log;
 use crate::net::arp_socket::ArpSocket;
@@ -47,6 +49,8 @@ use crate::wire::{IpMeta, MacAddr, arp, ndisc};
 const TOKEN_SIGNALS: Token = Token(0);
 const TOKEN_LINKS: Token = Token(1);
 const FIRST_SOCKET_TOKEN: usize = 2;
+/// The status socket, then its connections (below the defences' tokens).
+const TOKEN_CONTROL: Token = Token(1 << 22);
 
 /// Failures of the I/O shell itself, counted for the SIGUSR1 dump.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -113,6 +117,10 @@ pub struct Daemon {
     unattributed: Stats,
     counters: ShellCounters,
     buf: Vec<u8>,
+    /// Split-brain defences: arbitration, fencing, trackers, notify hooks.
+    defences: Defences,
+    /// The status socket (`vigild status`), if listening.
+    control: Option<ControlServer>,
     /// IPVS and health checks; `None` when the plan has no virtual servers.
     director: Option<Director>,
 }
@@ -169,7 +177,10 @@ impl Daemon {
                 Interest::READABLE,
             )
             .map_err(|e| io_err("register link monitor", e))?;
+        let defences = Defences::new(&loaded.plan.topology_hash);
         let mut d = Daemon {
+            defences,
+            control: None,
             poll,
             clock: std::time::Instant::now(),
             nl,
@@ -191,8 +202,9 @@ impl Daemon {
         };
         if !d.loaded.plan.virtual_servers.is_empty() {
             let vss = d.loaded.plan.virtual_servers.clone();
-            let director = Director::start(vss, &d.loaded.plan.topology_hash, std::time::Instant::now())
-                .map_err(|e| io_err("IPVS", e))?;
+            let director =
+                Director::start(vss, &d.loaded.plan.topology_hash, std::time::Instant::now())
+                    .map_err(|e| io_err("IPVS", e))?;
             d.director = Some(director);
         }
         for (plan, _) in &built {
@@ -219,15 +231,27 @@ impl Daemon {
 
     /// Opens the interface and the VRRP socket a router needs.
     fn ensure_sockets(&mut self, plan: &PlanRouter) -> Result<(), String> {
-        if !self.ifaces.contains_key(&plan.interface) {
-            let info = link::get_by_name(&mut self.nl, &plan.interface).map_err(|e| {
-                format!(
-                    "router `{}`: interface `{}`: {e}",
-                    plan.name, plan.interface
-                )
-            })?;
+        let multicast = plan.unicast_peers.is_empty();
+        self.ensure_socket(plan, &plan.interface, multicast)?;
+        // Heartbeat paths carry unicast adverts only.
+        for hb in &plan.heartbeat_paths {
+            self.ensure_socket(plan, &hb.interface, false)?;
+        }
+        Ok(())
+    }
+
+    /// Opens interface `ifname` and its VRRP socket of the router's family.
+    fn ensure_socket(
+        &mut self,
+        plan: &PlanRouter,
+        ifname: &str,
+        multicast: bool,
+    ) -> Result<(), String> {
+        if !self.ifaces.contains_key(ifname) {
+            let info = link::get_by_name(&mut self.nl, ifname)
+                .map_err(|e| format!("router `{}`: interface `{}`: {e}", plan.name, ifname))?;
             self.ifaces.insert(
-                plan.interface.clone(),
+                ifname.to_string(),
                 Iface {
                     info,
                     v4: None,
@@ -237,11 +261,7 @@ impl Daemon {
                 },
             );
         }
-        let multicast = plan.unicast_peers.is_empty();
-        let iface = self
-            .ifaces
-            .get_mut(&plan.interface)
-            .expect("inserted above");
+        let iface = self.ifaces.get_mut(ifname).expect("inserted above");
         let slot = match plan.family {
             Family::Ipv4 => &mut iface.v4,
             Family::Ipv6 => &mut iface.v6,
@@ -250,17 +270,13 @@ impl Daemon {
             Some((sock, _)) => {
                 if multicast {
                     sock.ensure_joined()
-                        .map_err(|e| format!("join VRRP group on {}: {e}", plan.interface))?;
+                        .map_err(|e| format!("join VRRP group on {}: {e}", ifname))?;
                 }
             }
             None => {
-                let sock =
-                    VrrpSocket::open(plan.family, &plan.interface, iface.info.ifindex, multicast)
-                        .map_err(|e| {
-                        format!(
-                            "router `{}`: VRRP socket on {}: {e}",
-                            plan.name, plan.interface
-                        )
+                let sock = VrrpSocket::open(plan.family, ifname, iface.info.ifindex, multicast)
+                    .map_err(|e| {
+                        format!("router `{}`: VRRP socket on {}: {e}", plan.name, ifname)
                     })?;
                 let token = Token(self.next_token);
                 self.next_token += 1;
@@ -269,8 +285,7 @@ impl Daemon {
                     .register(&mut SourceFd(&sock.as_raw_fd()), token, Interest::READABLE)
                     .map_err(|e| format!("register VRRP socket: {e}"))?;
                 *slot = Some((sock, token));
-                self.tokens
-                    .insert(token, (plan.interface.clone(), plan.family));
+                self.tokens.insert(token, (ifname.to_string(), plan.family));
             }
         }
         Ok(())
@@ -332,8 +347,15 @@ impl Daemon {
                 link_down,
             },
         );
-        if link_down {
-            self.feed(id, Input::Fault { on: true });
+        // Defences first: the initial veto, trackers and the link fault.
+        let now = self.now();
+        let plan = self.routers[&id].plan.clone();
+        let registry = self.poll.registry();
+        let initial = self
+            .defences
+            .add_router(id, &plan, link_down, &mut self.nl, registry, now);
+        for input in initial {
+            self.feed(id, input);
         }
         self.feed(id, Input::Startup);
     }
@@ -341,6 +363,7 @@ impl Daemon {
     /// Resigns and forgets a router.
     fn remove_router(&mut self, id: RouterId) {
         self.feed(id, Input::Shutdown);
+        self.defences.remove_router(id, self.poll.registry());
         self.timers.cancel_all(id);
         self.routers.remove(&id);
     }
@@ -351,9 +374,20 @@ impl Daemon {
         let Some(slot) = self.routers.get_mut(&id) else {
             return;
         };
+        let input_kind = input.clone();
         let actions = slot.router.handle(input, now);
-        for a in actions {
-            self.execute(id, a);
+        for a in &actions {
+            self.execute(id, a.clone());
+        }
+        // Split-brain defences see the actions after they were carried out
+        // (a `master` hook finds the VIPs up), then their inputs are fed.
+        self.defences.note_input(id, &input_kind, now);
+        let mut follow = Vec::new();
+        for a in &actions {
+            follow.extend(self.defences.on_action(id, a, now));
+        }
+        for (rid, input) in follow {
+            self.feed(rid, input);
         }
     }
 
@@ -386,7 +420,19 @@ impl Daemon {
                     Family::Ipv6 => iface.v6.as_ref(),
                 };
                 let Some((sock, _)) = sock else { return };
-                for dst in dsts {
+                // Heartbeat paths: the same advert, unicast over each extra link.
+                let mut sends: Vec<(&VrrpSocket, IpAddr, IpAddr)> =
+                    dsts.into_iter().map(|d| (sock, src, d)).collect();
+                for (hb_if, hb_src, hb_dst) in Defences::heartbeat_destinations(&slot.plan) {
+                    let hb = self.ifaces.get(&hb_if).and_then(|i| match cfg.family {
+                        Family::Ipv4 => i.v4.as_ref(),
+                        Family::Ipv6 => i.v6.as_ref(),
+                    });
+                    if let Some((hb_sock, _)) = hb {
+                        sends.push((hb_sock, hb_src, hb_dst));
+                    }
+                }
+                for (sock, src, dst) in sends {
                     let res = repr
                         .to_bytes(src, dst)
                         .map_err(|e| io::Error::other(e.to_string()))
@@ -449,7 +495,11 @@ impl Daemon {
                 if let Some(d) = self.director.as_mut()
                     && let Err(e) = d.set_master(&slot.plan.name, to == State::Master)
                 {
-                    log::event("error", &hash, json!({"what": "IPVS sync", "error": e.to_string()}));
+                    log::event(
+                        "error",
+                        &hash,
+                        json!({"what": "IPVS sync", "error": e.to_string()}),
+                    );
                 }
                 let reason = serde_json::to_value(reason).unwrap_or_default();
                 log::event(
@@ -564,7 +614,15 @@ impl Daemon {
         );
         let mut events = Events::with_capacity(64);
         loop {
-            let mut timeout = self.timers.next_deadline().map(|at| {
+            let next = [
+                self.timers.next_deadline(),
+                self.defences.next_deadline(),
+                self.control.as_ref().and_then(ControlServer::next_deadline),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let mut timeout = next.map(|at| {
                 let now = self.now();
                 // Round up so we never wake just before the deadline and spin.
                 let us = at.as_micros().saturating_sub(now.as_micros());
@@ -594,6 +652,13 @@ impl Daemon {
                         }
                     }
                     TOKEN_LINKS => self.on_link_events(),
+                    t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
+                    t if self.defences.owns(t) => {
+                        let now = self.now();
+                        for (id, input) in self.defences.on_readable(t, now) {
+                            self.feed(id, input);
+                        }
+                    }
                     t if t.0 >= FIRST_PROBE_TOKEN => {
                         if let Some(d) = self.director.as_mut() {
                             d.on_event(self.poll.registry(), t, std::time::Instant::now());
@@ -609,6 +674,12 @@ impl Daemon {
             let now = self.now();
             while let Some((id, kind)) = self.timers.pop_due(now) {
                 self.feed(id, Input::Timer { kind });
+            }
+            for (id, input) in self.defences.poll(self.now()) {
+                self.feed(id, input);
+            }
+            if let Some(c) = self.control.as_mut() {
+                c.poll(self.poll.registry(), now);
             }
             if let Some(d) = self.director.as_mut() {
                 let now = std::time::Instant::now();
@@ -629,6 +700,10 @@ impl Daemon {
         if let Some(d) = self.director.as_mut() {
             d.shutdown(self.poll.registry());
         }
+        // `stop` hooks run to completion (each bounded by its timeout).
+        let clock = self.clock;
+        self.defences
+            .finish_hooks(|| crate::vrrp::Instant::from_micros(clock.elapsed().as_micros() as u64));
     }
 
     fn on_readable(&mut self, token: Token) {
@@ -673,7 +748,10 @@ impl Daemon {
                 self.routers
                     .iter()
                     .find(|(_, s)| {
-                        s.plan.interface == ifname && s.plan.family == family && s.plan.vrid == v
+                        (s.plan.interface == ifname
+                            || s.plan.heartbeat_paths.iter().any(|p| p.interface == ifname))
+                            && s.plan.family == family
+                            && s.plan.vrid == v
                     })
                     .map(|(id, _)| *id)
             });
@@ -697,7 +775,8 @@ impl Daemon {
             Err(NlError::Overrun) => {
                 // Notifications were lost: ask for the current state instead.
                 self.counters.netlink_errors += 1;
-                let names: Vec<String> = self.ifaces.keys().cloned().collect();
+                let mut names: Vec<String> = self.ifaces.keys().cloned().collect();
+                names.extend(self.defences.tracked_interfaces());
                 names
                     .iter()
                     .filter_map(|n| link::get_by_name(&mut self.nl, n).ok())
@@ -713,6 +792,9 @@ impl Daemon {
             }
         };
         for info in infos {
+            for (id, input) in self.defences.on_link(&info, self.now()) {
+                self.feed(id, input);
+            }
             let Some((name, iface)) = self
                 .ifaces
                 .iter_mut()
@@ -742,7 +824,9 @@ impl Daemon {
                 if let Some(s) = self.routers.get_mut(&id) {
                     s.link_down = !up;
                 }
-                self.feed(id, Input::Fault { on: !up });
+                for input in self.defences.set_link(id, !up) {
+                    self.feed(id, input);
+                }
             }
         }
     }
@@ -798,6 +882,7 @@ impl Daemon {
             }
         }
         self.loaded = new;
+        self.defences.set_plan_hash(&self.loaded.plan.topology_hash);
         let mut added = Vec::new();
         for (name, (plan, router)) in built {
             if let Err(e) = self.ensure_sockets(&plan) {
@@ -821,11 +906,15 @@ impl Daemon {
                 d.reload(self.poll.registry(), vss, now)
             }
             None if vss.is_empty() => Ok(()),
-            None => Director::start(vss, &self.loaded.plan.topology_hash, now).map(|d| self.director = Some(d)),
+            None => Director::start(vss, &self.loaded.plan.topology_hash, now)
+                .map(|d| self.director = Some(d)),
         };
         if let Err(e) = synced {
             self.counters.reload_errors += 1;
-            self.log("error", json!({"what": "reload IPVS", "error": e.to_string()}));
+            self.log(
+                "error",
+                json!({"what": "reload IPVS", "error": e.to_string()}),
+            );
         }
         self.log(
             "reloaded",
@@ -837,8 +926,8 @@ impl Daemon {
     fn dump(&self) {
         let routers: Vec<serde_json::Value> = self
             .routers
-            .values()
-            .map(|s| {
+            .iter()
+            .map(|(id, s)| {
                 json!({
                     "router": s.plan.name,
                     "interface": s.plan.interface,
@@ -848,6 +937,7 @@ impl Daemon {
                     "master_adver_interval_cs": s.router.master_adver_interval().0,
                     "link_down": s.link_down,
                     "stats": s.router.stats(),
+                    "defences": self.defences.status(*id),
                 })
             })
             .collect();
@@ -856,6 +946,64 @@ impl Daemon {
             json!({"host": self.host, "routers": routers, "unattributed": self.unattributed, "shell": self.counters, "timers": self.timers.len(),
                    "director": self.director.as_ref().map(|d| &d.counters)}),
         );
+    }
+
+    /// Listens on the status socket. Without it the daemon still runs
+    /// (another daemon may own the path); the log says why.
+    pub fn listen_control(&mut self, path: &Path) {
+        match ControlServer::bind(
+            path,
+            self.poll.registry(),
+            TOKEN_CONTROL,
+            TOKEN_CONTROL.0 + 1,
+        ) {
+            Ok(c) => {
+                self.log(
+                    "control_socket",
+                    json!({"path": path.display().to_string()}),
+                );
+                self.control = Some(c);
+            }
+            Err(e) => self.log(
+                "error",
+                json!({"what": "status socket", "path": path.display().to_string(), "error": e.to_string()}),
+            ),
+        }
+    }
+
+    /// The status document `vigild status` prints.
+    pub fn status_document(&self) -> serde_json::Value {
+        let now = self.now();
+        let routers: Vec<serde_json::Value> = self
+            .routers
+            .iter()
+            .map(|(id, s)| {
+                let stats = serde_json::to_value(s.router.stats()).unwrap_or_default();
+                self.defences
+                    .status_row(*id, s.router.state(), s.router.priority(), stats, now)
+            })
+            .collect();
+        json!({"host": self.host, "plan": self.hash(), "pid": std::process::id(),
+               "routers": routers, "shell": self.counters, "defences": self.defences.counters,
+               "unattributed": self.unattributed})
+    }
+
+    fn on_control(&mut self, token: Token) {
+        let now = self.now();
+        let is_listener = self.control.as_ref().is_some_and(|c| c.is_listener(token));
+        let doc = if is_listener {
+            serde_json::to_vec(&self.status_document()).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let Some(c) = self.control.as_mut() else {
+            return;
+        };
+        if is_listener {
+            c.accept(self.poll.registry(), &doc, now);
+        } else {
+            c.flush(self.poll.registry(), token);
+        }
     }
 
     /// Each router's name and state (for tests and `--check-plan` style summaries).

@@ -1,7 +1,10 @@
 //! vigild: executes a compiled plan in one thread and one mio event loop.
 
+pub mod arbitration;
+pub mod control;
 pub mod event_loop;
 pub mod health;
+pub mod hooks;
 pub mod ipvs;
 pub mod log;
 pub mod net;
@@ -9,5 +12,6 @@ pub mod netlink;
 pub mod plan_load;
 pub mod signals;
 pub mod timers;
+pub mod track;
 pub mod vrrp;
 pub mod wire;

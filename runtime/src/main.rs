@@ -12,11 +12,17 @@ use vigild::event_loop::Daemon;
 use vigild::plan_load::{load_plan, this_host};
 use vigild::vrrp::RouterConfig;
 
-const USAGE: &str = "usage: vigild --plan FILE [--host NAME]\n       vigild --check-plan FILE";
+const USAGE: &str = "usage: vigild --plan FILE [--host NAME] [--control-socket PATH]\n       vigild --check-plan FILE\n       vigild status [--socket PATH] [--json]";
 
 enum Mode {
-    Run { plan: PathBuf, host: Option<String> },
-    Check { plan: PathBuf },
+    Run {
+        plan: PathBuf,
+        host: Option<String>,
+        control: PathBuf,
+    },
+    Check {
+        plan: PathBuf,
+    },
 }
 
 fn parse_args() -> Result<Mode, String> {
@@ -24,12 +30,14 @@ fn parse_args() -> Result<Mode, String> {
     let mut plan = None;
     let mut check = None;
     let mut host = None;
+    let mut control = PathBuf::from(vigild::control::DEFAULT_SOCKET);
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
             "--plan" => plan = Some(PathBuf::from(value("--plan")?)),
             "--check-plan" => check = Some(PathBuf::from(value("--check-plan")?)),
             "--host" => host = Some(value("--host")?),
+            "--control-socket" => control = PathBuf::from(value("--control-socket")?),
             "--help" | "-h" => return Err(String::new()),
             "--version" | "-V" => {
                 println!("vigild {}", env!("CARGO_PKG_VERSION"));
@@ -39,7 +47,11 @@ fn parse_args() -> Result<Mode, String> {
         }
     }
     match (plan, check) {
-        (Some(plan), None) => Ok(Mode::Run { plan, host }),
+        (Some(plan), None) => Ok(Mode::Run {
+            plan,
+            host,
+            control,
+        }),
         (None, Some(plan)) => Ok(Mode::Check { plan }),
         (Some(_), Some(_)) => Err("use either --plan or --check-plan".into()),
         (None, None) => Err("--plan FILE or --check-plan FILE is required".into()),
@@ -106,7 +118,7 @@ fn check(plan: PathBuf) -> ExitCode {
     }
 }
 
-fn run(plan: PathBuf, host: Option<String>) -> ExitCode {
+fn run(plan: PathBuf, host: Option<String>, control: PathBuf) -> ExitCode {
     let host = match this_host(host.as_deref()) {
         Ok(h) => h,
         Err(e) => {
@@ -128,6 +140,7 @@ fn run(plan: PathBuf, host: Option<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    daemon.listen_control(&control);
     match daemon.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -139,8 +152,16 @@ fn run(plan: PathBuf, host: Option<String>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("status") {
+        return vigild::control::client::main(&args[1..]);
+    }
     match parse_args() {
-        Ok(Mode::Run { plan, host }) => run(plan, host),
+        Ok(Mode::Run {
+            plan,
+            host,
+            control,
+        }) => run(plan, host, control),
         Ok(Mode::Check { plan }) => check(plan),
         Err(msg) => {
             if !msg.is_empty() {
