@@ -481,3 +481,89 @@ fn nft_accepts_every_generated_ruleset() {
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(checked >= 8);
 }
+
+/// `systemd-analyze verify` accepts every generated unit without a single
+/// warning (it exits 0 on unknown keys, so any output fails the test), and
+/// `systemd-analyze security` rates its hardening at 5.0 or better, in a
+/// scratch root holding the distribution's units and the binaries the unit
+/// names.
+#[test]
+fn systemd_accepts_every_generated_unit() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        if std::env::var_os("VIGIL_SKIP_SYSTEMD").is_some() {
+            eprintln!("systemd-analyze not installed; skipped (VIGIL_SKIP_SYSTEMD set)");
+            return;
+        }
+        panic!(
+            "systemd-analyze is not installed (Debian package systemd) or set VIGIL_SKIP_SYSTEMD=1"
+        );
+    }
+    let scratch = Scratch::new("systemd");
+    let sysroot = scratch.0.join("root");
+    for dir in [
+        "usr/lib/systemd",
+        "etc/systemd/system",
+        "usr/local/sbin",
+        "bin",
+    ] {
+        std::fs::create_dir_all(sysroot.join(dir)).unwrap();
+    }
+    let copy = Command::new("cp")
+        .args(["-a", "/lib/systemd/system"])
+        .arg(sysroot.join("usr/lib/systemd/"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::copy("/bin/kill", sysroot.join("bin/kill")).unwrap();
+    std::fs::copy(VIGIL, sysroot.join("usr/local/sbin/vigild")).unwrap();
+    let mut checked = 0;
+    for example in examples() {
+        let out = scratch.0.join(example.file_stem().unwrap());
+        assert!(build(&[&example], &out).status.success());
+        for host in std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+        {
+            std::fs::copy(
+                host.join("vigild.service"),
+                sysroot.join("etc/systemd/system/vigild.service"),
+            )
+            .unwrap();
+            let verify = Command::new("systemd-analyze")
+                .arg("verify")
+                .arg(format!("--root={}", sysroot.display()))
+                .arg("/etc/systemd/system/vigild.service")
+                .output()
+                .unwrap();
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&verify.stdout),
+                String::from_utf8_lossy(&verify.stderr)
+            );
+            assert!(
+                verify.status.success() && said.trim().is_empty(),
+                "{}: {said}",
+                host.display()
+            );
+            let security = Command::new("systemd-analyze")
+                .args(["security", "--offline=true", "--threshold=50"])
+                .arg(format!("--root={}", sysroot.display()))
+                .arg("/etc/systemd/system/vigild.service")
+                .output()
+                .unwrap();
+            assert!(
+                security.status.success(),
+                "{}: hardening score above 5.0:\n{}",
+                host.display(),
+                String::from_utf8_lossy(&security.stdout)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8);
+}
