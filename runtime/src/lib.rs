@@ -14,4 +14,5 @@ pub mod signals;
 pub mod timers;
 pub mod track;
 pub mod vrrp;
+pub mod wakeup;
 pub mod wire;
