@@ -47,7 +47,9 @@ pub struct Plan {
 }
 
 /// Address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Ipv4,
@@ -323,7 +325,9 @@ pub struct PlanHealth {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanCheck {
     /// `None` port: the real server's port.
-    Tcp { port: Option<u16> },
+    Tcp {
+        port: Option<u16>,
+    },
     Http {
         port: Option<u16>,
         path: String,
@@ -333,5 +337,7 @@ pub enum PlanCheck {
         status_max: u16,
         body_sha256: Option<String>,
     },
-    Command { command: Vec<String> },
+    Command {
+        command: Vec<String>,
+    },
 }

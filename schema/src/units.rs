@@ -200,7 +200,9 @@ impl FromStr for Cidr {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (addr, prefix) = text.split_once('/').ok_or_else(|| {
-            format!("`{text}` has no prefix length: write it as address/prefix, e.g. \"10.0.0.100/24\"")
+            format!(
+                "`{text}` has no prefix length: write it as address/prefix, e.g. \"10.0.0.100/24\""
+            )
         })?;
         let addr: IpAddr = addr
             .parse()
