@@ -44,6 +44,28 @@ impl Drop for Scratch {
     }
 }
 
+/// Builds every example under `scratch`; the output directory of each host.
+fn every_built_host(scratch: &Scratch) -> Vec<PathBuf> {
+    let mut hosts = Vec::new();
+    for example in examples() {
+        let out = scratch.0.join(example.file_stem().unwrap());
+        let run = build(&[&example], &out);
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            example.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        hosts.extend(
+            std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_dir()),
+        );
+    }
+    hosts
+}
+
 fn vigil(args: &[&str]) -> Output {
     Command::new(VIGIL).args(args).output().expect("run vigil")
 }
@@ -320,110 +342,102 @@ fn keepalived_accepts_every_generated_config() {
     }
     let scratch = Scratch::new("kad");
     let mut checked = 0;
-    for example in examples() {
-        let out = scratch.0.join(example.file_stem().unwrap());
-        assert!(build(&[&example], &out).status.success());
-        for host in std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_dir())
-        {
-            let plan: vigil_schema::plan::Plan =
-                serde_json::from_slice(&std::fs::read(host.join("plan.json")).unwrap()).unwrap();
-            let mut interfaces = BTreeSet::new();
-            let mut scripts = BTreeSet::new();
-            for r in &plan.routers {
-                interfaces.insert(r.interface.clone());
-                for t in &r.trackers {
-                    match &t.kind {
-                        vigil_schema::plan::PlanTrackerKind::Interface { interface } => {
-                            interfaces.insert(interface.clone());
-                        }
-                        vigil_schema::plan::PlanTrackerKind::Command { command, .. } => {
-                            scripts.insert(command[0].clone());
-                        }
+    for host in every_built_host(&scratch) {
+        let plan: vigil_schema::plan::Plan =
+            serde_json::from_slice(&std::fs::read(host.join("plan.json")).unwrap()).unwrap();
+        let mut interfaces = BTreeSet::new();
+        let mut scripts = BTreeSet::new();
+        for r in &plan.routers {
+            interfaces.insert(r.interface.clone());
+            for t in &r.trackers {
+                match &t.kind {
+                    vigil_schema::plan::PlanTrackerKind::Interface { interface } => {
+                        interfaces.insert(interface.clone());
+                    }
+                    vigil_schema::plan::PlanTrackerKind::Command { command, .. } => {
+                        scripts.insert(command[0].clone());
                     }
                 }
-                for n in [
-                    &r.notify.master,
-                    &r.notify.backup,
-                    &r.notify.fault,
-                    &r.notify.stop,
-                    &r.notify.any,
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    scripts.insert(n[0].clone());
-                }
             }
-            for vs in &plan.virtual_servers {
-                if let Some(vigil_schema::plan::PlanCheck::Command { command }) =
-                    vs.health.as_ref().map(|h| &h.check)
-                {
-                    scripts.insert(command[0].clone());
-                }
+            for n in [
+                &r.notify.master,
+                &r.notify.backup,
+                &r.notify.fault,
+                &r.notify.stop,
+                &r.notify.any,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                scripts.insert(n[0].clone());
             }
-            let ns = format!("vkt{}-{checked}", std::process::id());
-            let status = Command::new("ip")
-                .args(["netns", "add", &ns])
-                .status()
-                .unwrap();
-            assert!(status.success(), "ip netns add (needs root)");
-            let mut setup = String::from("set -e\n");
-            for (i, name) in interfaces.iter().enumerate() {
+        }
+        for vs in &plan.virtual_servers {
+            if let Some(vigil_schema::plan::PlanCheck::Command { command }) =
+                vs.health.as_ref().map(|h| &h.check)
+            {
+                scripts.insert(command[0].clone());
+            }
+        }
+        let ns = format!("vkt{}-{checked}", std::process::id());
+        let status = Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip netns add (needs root)");
+        let mut setup = String::from("set -e\n");
+        for (i, name) in interfaces.iter().enumerate() {
+            setup.push_str(&format!(
+                "ip link add {name} type veth peer name vkp{i}\nip link set {name} up\n"
+            ));
+        }
+        // Operator scripts absent from this machine get a stub, made
+        // visible through an overlay of their nearest existing directory
+        // in the namespace's private mount table (the host is untouched).
+        let mut overlaid: Vec<PathBuf> = Vec::new();
+        for (i, script) in scripts.iter().enumerate() {
+            let path = Path::new(script);
+            if path.exists() {
+                continue;
+            }
+            let mut base = path.parent().unwrap().to_path_buf();
+            while !base.exists() {
+                base = base.parent().unwrap().to_path_buf();
+            }
+            if !overlaid.iter().any(|o| base.starts_with(o)) {
+                let layer = scratch.0.join(format!("layer-{checked}-{i}"));
+                std::fs::create_dir_all(layer.join("upper")).unwrap();
+                std::fs::create_dir_all(layer.join("work")).unwrap();
                 setup.push_str(&format!(
-                    "ip link add {name} type veth peer name vkp{i}\nip link set {name} up\n"
-                ));
-            }
-            // Operator scripts absent from this machine get a stub, made
-            // visible through an overlay of their nearest existing directory
-            // in the namespace's private mount table (the host is untouched).
-            let mut overlaid: Vec<PathBuf> = Vec::new();
-            for (i, script) in scripts.iter().enumerate() {
-                let path = Path::new(script);
-                if path.exists() {
-                    continue;
-                }
-                let mut base = path.parent().unwrap().to_path_buf();
-                while !base.exists() {
-                    base = base.parent().unwrap().to_path_buf();
-                }
-                if !overlaid.iter().any(|o| base.starts_with(o)) {
-                    let layer = scratch.0.join(format!("layer-{checked}-{i}"));
-                    std::fs::create_dir_all(layer.join("upper")).unwrap();
-                    std::fs::create_dir_all(layer.join("work")).unwrap();
-                    setup.push_str(&format!(
                         "mount -t overlay vigil-test -o lowerdir={b},upperdir={l}/upper,workdir={l}/work {b}\n",
                         b = base.display(),
                         l = layer.display()
                     ));
-                    overlaid.push(base);
-                }
-                setup.push_str(&format!(
-                    "mkdir -p {d}\nprintf '#!/bin/sh\\nexit 0\\n' > {script}\nchmod 755 {script}\n",
-                    d = path.parent().unwrap().display()
-                ));
+                overlaid.push(base);
             }
-            let conf = host.join("keepalived.conf");
-            setup.push_str(&format!("exec keepalived -t -f {} -l -D\n", conf.display()));
-            let run = Command::new("ip")
-                .args(["netns", "exec", &ns, "sh", "-c", &setup])
-                .output()
-                .unwrap();
-            let _ = Command::new("ip").args(["netns", "del", &ns]).status();
-            let log = format!(
-                "{}{}",
-                String::from_utf8_lossy(&run.stdout),
-                String::from_utf8_lossy(&run.stderr)
-            );
-            assert!(
-                run.status.success(),
-                "keepalived -t rejected {}:\n{log}",
-                conf.display()
-            );
-            checked += 1;
+            setup.push_str(&format!(
+                "mkdir -p {d}\nprintf '#!/bin/sh\\nexit 0\\n' > {script}\nchmod 755 {script}\n",
+                d = path.parent().unwrap().display()
+            ));
         }
+        let conf = host.join("keepalived.conf");
+        setup.push_str(&format!("exec keepalived -t -f {} -l -D\n", conf.display()));
+        let run = Command::new("ip")
+            .args(["netns", "exec", &ns, "sh", "-c", &setup])
+            .output()
+            .unwrap();
+        let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            run.status.success(),
+            "keepalived -t rejected {}:\n{log}",
+            conf.display()
+        );
+        checked += 1;
     }
     assert!(checked >= 8, "checked {checked} configs");
 }
@@ -453,29 +467,21 @@ fn nft_accepts_every_generated_ruleset() {
     );
     let mut checked = 0;
     let mut failures = Vec::new();
-    for example in examples() {
-        let out = scratch.0.join(example.file_stem().unwrap());
-        assert!(build(&[&example], &out).status.success());
-        for host in std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_dir())
-        {
-            let rules = host.join("nftables.conf");
-            let run = Command::new("ip")
-                .args(["netns", "exec", &ns, "nft", "-c", "-f"])
-                .arg(&rules)
-                .output()
-                .unwrap();
-            if !run.status.success() {
-                failures.push(format!(
-                    "{}: {}",
-                    rules.display(),
-                    String::from_utf8_lossy(&run.stderr)
-                ));
-            }
-            checked += 1;
+    for host in every_built_host(&scratch) {
+        let rules = host.join("nftables.conf");
+        let run = Command::new("ip")
+            .args(["netns", "exec", &ns, "nft", "-c", "-f"])
+            .arg(&rules)
+            .output()
+            .unwrap();
+        if !run.status.success() {
+            failures.push(format!(
+                "{}: {}",
+                rules.display(),
+                String::from_utf8_lossy(&run.stderr)
+            ));
         }
+        checked += 1;
     }
     let _ = Command::new("ip").args(["netns", "del", &ns]).status();
     assert!(failures.is_empty(), "{failures:#?}");
@@ -521,49 +527,41 @@ fn systemd_accepts_every_generated_unit() {
     std::fs::copy("/bin/kill", sysroot.join("bin/kill")).unwrap();
     std::fs::copy(VIGIL, sysroot.join("usr/local/sbin/vigild")).unwrap();
     let mut checked = 0;
-    for example in examples() {
-        let out = scratch.0.join(example.file_stem().unwrap());
-        assert!(build(&[&example], &out).status.success());
-        for host in std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_dir())
-        {
-            std::fs::copy(
-                host.join("vigild.service"),
-                sysroot.join("etc/systemd/system/vigild.service"),
-            )
+    for host in every_built_host(&scratch) {
+        std::fs::copy(
+            host.join("vigild.service"),
+            sysroot.join("etc/systemd/system/vigild.service"),
+        )
+        .unwrap();
+        let verify = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(format!("--root={}", sysroot.display()))
+            .arg("/etc/systemd/system/vigild.service")
+            .output()
             .unwrap();
-            let verify = Command::new("systemd-analyze")
-                .arg("verify")
-                .arg(format!("--root={}", sysroot.display()))
-                .arg("/etc/systemd/system/vigild.service")
-                .output()
-                .unwrap();
-            let said = format!(
-                "{}{}",
-                String::from_utf8_lossy(&verify.stdout),
-                String::from_utf8_lossy(&verify.stderr)
-            );
-            assert!(
-                verify.status.success() && said.trim().is_empty(),
-                "{}: {said}",
-                host.display()
-            );
-            let security = Command::new("systemd-analyze")
-                .args(["security", "--offline=true", "--threshold=50"])
-                .arg(format!("--root={}", sysroot.display()))
-                .arg("/etc/systemd/system/vigild.service")
-                .output()
-                .unwrap();
-            assert!(
-                security.status.success(),
-                "{}: hardening score above 5.0:\n{}",
-                host.display(),
-                String::from_utf8_lossy(&security.stdout)
-            );
-            checked += 1;
-        }
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            String::from_utf8_lossy(&verify.stderr)
+        );
+        assert!(
+            verify.status.success() && said.trim().is_empty(),
+            "{}: {said}",
+            host.display()
+        );
+        let security = Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--threshold=50"])
+            .arg(format!("--root={}", sysroot.display()))
+            .arg("/etc/systemd/system/vigild.service")
+            .output()
+            .unwrap();
+        assert!(
+            security.status.success(),
+            "{}: hardening score above 5.0:\n{}",
+            host.display(),
+            String::from_utf8_lossy(&security.stdout)
+        );
+        checked += 1;
     }
     assert!(checked >= 8);
 }
