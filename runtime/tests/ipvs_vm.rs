@@ -9,8 +9,9 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::process::Command;
+
+mod guest;
+use guest::{ipvsadm, listing};
 
 use vigil_schema::plan::{
     Family, PlanMethod, PlanProtocol, PlanRealServer, PlanRealServerOnFail, PlanVirtualServer,
@@ -25,45 +26,7 @@ use vigild::ipvs::reconcile::{
 
 #[test]
 fn ipvs_in_a_vm() {
-    if std::env::var_os("KVM_RUN_GUEST").is_some() {
-        return; // already inside: the guest_* tests do the work
-    }
-    if std::env::var("VIGIL_SKIP_VM").as_deref() == Ok("1") {
-        eprintln!("VIGIL_SKIP_VM=1: IPVS kernel tests skipped");
-        return;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vm/kvm-run.sh");
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(&script);
-    if std::env::var_os("KVM_RUN_CACHE").is_none() {
-        // Keep the extracted kernel between runs (saves ~1 s per boot).
-        cmd.env(
-            "KVM_RUN_CACHE",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/kvm-run-cache"),
-        );
-    }
-    let out = cmd
-        .arg(&exe)
-        .args(["--ignored", "--test-threads=1", "guest_"])
-        .env("KVM_RUN_TIMEOUT", "400")
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("--- guest stdout ---\n{stdout}\n--- guest stderr ---\n{stderr}");
-    match out.status.code() {
-        Some(0) => {}
-        Some(126) => panic!(
-            "the VM harness lacks a prerequisite (install the packages of tests/vm/packages, \
-             or set VIGIL_SKIP_VM=1): {stderr}"
-        ),
-        other => panic!("IPVS tests in the VM failed (exit {other:?}); output above"),
-    }
-    assert!(
-        stdout.contains("test result: ok") && !stdout.contains(" 0 passed"),
-        "the guest ran no test"
-    );
+    guest::run_guest_tests("IPVS kernel tests", &[]);
 }
 
 // --------------------------------------------------------------- guest side
@@ -126,36 +89,6 @@ fn plan() -> Vec<PlanVirtualServer> {
     dns.scheduler_flags = vec!["sh-port".into()];
     dns.real_servers = vec![rs("2001:db8::1:1", 53, 1), rs("2001:db8::1:2", 53, 1)];
     vec![dns, mark, web]
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm runs in the guest");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `ipvsadm -Ln --exact` without the banner and the connection counters,
-/// whitespace collapsed, one entry per line.
-fn listing() -> Vec<String> {
-    ipvsadm(&["-Ln", "--exact"])
-        .lines()
-        .skip(3)
-        .map(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            if words.first() == Some(&"->") {
-                words[..4.min(words.len())].join(" ")
-            } else {
-                words.join(" ")
-            }
-        })
-        .collect()
 }
 
 fn reset() -> IpvsClient {

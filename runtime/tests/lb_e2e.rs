@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod guest;
+use guest::{ipvsadm, listing};
 use serde_json::Value;
 use vigil_schema::plan::{
     Family, PLAN_FORMAT_VERSION, Plan, PlanCheck, PlanHealth, PlanMethod, PlanProtocol,
@@ -33,44 +35,7 @@ use vigil_schema::plan::{
 
 #[test]
 fn lb_e2e_in_a_vm() {
-    if std::env::var_os("KVM_RUN_GUEST").is_some() {
-        return; // already inside: the guest_* test does the work
-    }
-    if std::env::var("VIGIL_SKIP_VM").as_deref() == Ok("1") {
-        eprintln!("VIGIL_SKIP_VM=1: load-balancing kernel test skipped");
-        return;
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vm/kvm-run.sh");
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(&script);
-    if std::env::var_os("KVM_RUN_CACHE").is_none() {
-        cmd.env(
-            "KVM_RUN_CACHE",
-            concat!(env!("CARGO_TARGET_TMPDIR"), "/kvm-run-cache"),
-        );
-    }
-    let out = cmd
-        .arg(&exe)
-        .args(["--ignored", "--test-threads=1", "--nocapture", "guest_"])
-        .env("KVM_RUN_TIMEOUT", "400")
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("--- guest stdout ---\n{stdout}\n--- guest stderr ---\n{stderr}");
-    match out.status.code() {
-        Some(0) => {}
-        Some(126) => panic!(
-            "the VM harness lacks a prerequisite (install the packages of tests/vm/packages, \
-             or set VIGIL_SKIP_VM=1): {stderr}"
-        ),
-        other => panic!("load-balancing test in the VM failed (exit {other:?}); output above"),
-    }
-    assert!(
-        stdout.contains("test result: ok") && !stdout.contains(" 0 passed"),
-        "the guest ran no test"
-    );
+    guest::run_guest_tests("load-balancing kernel test", &["--nocapture"]);
 }
 
 /// On a kernel without IPVS a plan with virtual servers cannot be run:
@@ -245,36 +210,6 @@ fn sh(cmd: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ipvsadm(args: &[&str]) -> String {
-    let out = Command::new("ipvsadm")
-        .args(args)
-        .output()
-        .expect("ipvsadm runs in the guest");
-    assert!(
-        out.status.success(),
-        "ipvsadm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `ipvsadm -Ln --exact` without the banner and connection counters,
-/// whitespace collapsed, one entry per line.
-fn listing() -> Vec<String> {
-    ipvsadm(&["-Ln", "--exact"])
-        .lines()
-        .skip(3)
-        .map(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            if words.first() == Some(&"->") {
-                words[..4.min(words.len())].join(" ")
-            } else {
-                words.join(" ")
-            }
-        })
-        .collect()
 }
 
 /// The web service's lines only (its header and its destinations).
