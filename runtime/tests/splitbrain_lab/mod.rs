@@ -27,6 +27,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The namespace lab of the other tests; its root/`ip netns` check is ours too.
+#[path = "../lab/mod.rs"]
+mod lab;
+pub use lab::available;
+
 pub const VIP: &str = "10.88.0.100/24";
 
 /// Runs `ip ARGS...`, panicking with its stderr on failure.
@@ -43,31 +48,6 @@ fn run(cmd: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `true` if the lab can run; `false` (with a message) when
-/// `VIGIL_SKIP_NETNS=1` and it cannot; panics otherwise.
-pub fn available() -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    let netns = Command::new("ip")
-        .args(["netns", "list"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if root && netns {
-        return true;
-    }
-    let why = if root {
-        "`ip netns` is not available"
-    } else {
-        "this test must run as root"
-    };
-    if std::env::var("VIGIL_SKIP_NETNS").as_deref() == Ok("1") {
-        eprintln!("SKIPPED: {why} (VIGIL_SKIP_NETNS=1)");
-        return false;
-    }
-    panic!("{why}: the split-brain lab needs root and iproute2; set VIGIL_SKIP_NETNS=1 to skip");
 }
 
 fn workspace() -> PathBuf {
