@@ -44,6 +44,19 @@ impl Drop for Scratch {
     }
 }
 
+/// Whether `tool` runs here. When it does not, the test is skipped if
+/// `skip_var` is set and fails otherwise, saying how to get the tool.
+fn tool_present(tool: &str, skip_var: &str, how_to_install: &str) -> bool {
+    if Command::new(tool).arg("--version").output().is_ok() {
+        return true;
+    }
+    if std::env::var_os(skip_var).is_some() {
+        eprintln!("{tool} not installed; skipped ({skip_var} set)");
+        return false;
+    }
+    panic!("{tool} is not installed ({how_to_install}) or set {skip_var}=1");
+}
+
 /// Builds every example under `scratch`; the output directory of each host.
 fn every_built_host(scratch: &Scratch) -> Vec<PathBuf> {
     let mut hosts = Vec::new();
@@ -327,18 +340,12 @@ fn plan_snapshot() {
 /// them) and stubs for the operator's scripts that this machine lacks.
 #[test]
 fn keepalived_accepts_every_generated_config() {
-    if Command::new("keepalived")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        if std::env::var_os("VIGIL_SKIP_KEEPALIVED").is_some() {
-            eprintln!("keepalived not installed; skipped (VIGIL_SKIP_KEEPALIVED set)");
-            return;
-        }
-        panic!(
-            "keepalived is not installed: run ./run-tests as root (it installs it) or set VIGIL_SKIP_KEEPALIVED=1"
-        );
+    if !tool_present(
+        "keepalived",
+        "VIGIL_SKIP_KEEPALIVED",
+        "run ./run-tests as root: it installs it",
+    ) {
+        return;
     }
     let scratch = Scratch::new("kad");
     let mut checked = 0;
@@ -446,14 +453,12 @@ fn keepalived_accepts_every_generated_config() {
 /// network namespace, so the host's ruleset is never touched).
 #[test]
 fn nft_accepts_every_generated_ruleset() {
-    if Command::new("nft").arg("--version").output().is_err() {
-        if std::env::var_os("VIGIL_SKIP_NFT").is_some() {
-            eprintln!("nft not installed; skipped (VIGIL_SKIP_NFT set)");
-            return;
-        }
-        panic!(
-            "nft is not installed: run ./run-tests as root (it installs nftables) or set VIGIL_SKIP_NFT=1"
-        );
+    if !tool_present(
+        "nft",
+        "VIGIL_SKIP_NFT",
+        "run ./run-tests as root: it installs nftables",
+    ) {
+        return;
     }
     let scratch = Scratch::new("nft");
     let ns = format!("vnft{}", std::process::id());
@@ -495,18 +500,12 @@ fn nft_accepts_every_generated_ruleset() {
 /// names.
 #[test]
 fn systemd_accepts_every_generated_unit() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        if std::env::var_os("VIGIL_SKIP_SYSTEMD").is_some() {
-            eprintln!("systemd-analyze not installed; skipped (VIGIL_SKIP_SYSTEMD set)");
-            return;
-        }
-        panic!(
-            "systemd-analyze is not installed (Debian package systemd) or set VIGIL_SKIP_SYSTEMD=1"
-        );
+    if !tool_present(
+        "systemd-analyze",
+        "VIGIL_SKIP_SYSTEMD",
+        "Debian package systemd",
+    ) {
+        return;
     }
     let scratch = Scratch::new("systemd");
     let sysroot = scratch.0.join("root");
