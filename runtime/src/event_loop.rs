@@ -44,13 +44,10 @@ use crate::signals::{Request, Signals};
 use crate::timers::{RouterId, TimerHeap};
 use crate::vrrp::rx::{Received, RxError, decode};
 use crate::vrrp::{Action, Alarm, Input, Router, RouterConfig, State, Stats};
-use crate::wakeup::Wakeup;
 use crate::wire::{IpMeta, MacAddr, arp, ndisc};
 
 const TOKEN_SIGNALS: Token = Token(0);
 const TOKEN_LINKS: Token = Token(1);
-/// The alarm clock (`Wakeup`); far from the socket and probe ranges.
-const TOKEN_WAKEUP: Token = Token((1 << 22) - 1);
 const FIRST_SOCKET_TOKEN: usize = 2;
 /// The status socket, then its connections (below the defences' tokens).
 const TOKEN_CONTROL: Token = Token(1 << 22);
@@ -108,8 +105,6 @@ pub struct Daemon {
     nl: NlConn,
     links: LinkMonitor,
     signals: Signals,
-    /// Armed at the next deadline; the poll itself never times out.
-    wakeup: Wakeup,
     timers: TimerHeap,
     ifaces: BTreeMap<String, Iface>,
     tokens: HashMap<Token, (String, Family)>,
@@ -167,15 +162,7 @@ impl Daemon {
         let nl = NlConn::open().map_err(|e| io_err("rtnetlink", e))?;
         let links = LinkMonitor::open().map_err(|e| io_err("rtnetlink link monitor", e))?;
         let poll = Poll::new().map_err(|e| io_err("epoll", e))?;
-        let wakeup = Wakeup::open().map_err(|e| io_err("timerfd", e))?;
         let registry = poll.registry();
-        registry
-            .register(
-                &mut SourceFd(&wakeup.as_raw_fd()),
-                TOKEN_WAKEUP,
-                Interest::READABLE,
-            )
-            .map_err(|e| io_err("register timerfd", e))?;
         registry
             .register(
                 &mut SourceFd(&signals.as_raw_fd()),
@@ -199,7 +186,6 @@ impl Daemon {
             nl,
             links,
             signals,
-            wakeup,
             timers: TimerHeap::default(),
             ifaces: BTreeMap::new(),
             tokens: HashMap::new(),
@@ -636,27 +622,17 @@ impl Daemon {
             .into_iter()
             .flatten()
             .min();
-            // Microsecond precision: the heap's deadlines are exact and the
-            // timerfd honours them (see wakeup.rs for why not epoll's timeout).
             let mut timeout = next.map(|at| {
                 let now = self.now();
-                Duration::from_micros(at.as_micros().saturating_sub(now.as_micros()))
+                // Round up so we never wake just before the deadline and spin.
+                let us = at.as_micros().saturating_sub(now.as_micros());
+                Duration::from_millis(us.div_ceil(1000))
             });
             if let Some(at) = self.director.as_ref().and_then(Director::next_deadline) {
                 let d = at.saturating_duration_since(std::time::Instant::now());
+                let d = Duration::from_millis(d.as_micros().div_ceil(1000) as u64);
                 timeout = Some(timeout.map_or(d, |t| t.min(d)));
             }
-            let timeout = match timeout {
-                Some(d) if d.is_zero() => Some(Duration::ZERO),
-                _ => match self.wakeup.arm(timeout) {
-                    Ok(()) => None,
-                    // Without the alarm clock, fall back to epoll's timeout
-                    // rounded up, so the loop never wakes early and spins.
-                    Err(_) => {
-                        timeout.map(|d| Duration::from_millis(d.as_micros().div_ceil(1000) as u64))
-                    }
-                },
-            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -676,7 +652,6 @@ impl Daemon {
                         }
                     }
                     TOKEN_LINKS => self.on_link_events(),
-                    TOKEN_WAKEUP => self.wakeup.clear(),
                     t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
                     t if self.defences.owns(t) => {
                         let now = self.now();

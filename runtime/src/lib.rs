@@ -14,5 +14,4 @@ pub mod signals;
 pub mod timers;
 pub mod track;
 pub mod vrrp;
-pub mod wakeup;
 pub mod wire;
