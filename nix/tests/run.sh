@@ -17,7 +17,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters ='
+# Everything nix needs is set here, nothing is read from the machine's own
+# nix.conf: run as root on a machine without the `nixbld` group, nix would
+# refuse to build (`build-users-group`), and the stub's builders run the
+# host's bash, which a sandbox does not have.
+export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters =\nbuild-users-group =\nsandbox = false'
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
