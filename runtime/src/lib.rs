@@ -9,6 +9,7 @@ pub mod ipvs;
 pub mod log;
 pub mod net;
 pub mod netlink;
+pub mod node;
 pub mod plan_load;
 pub mod signals;
 pub mod timers;

@@ -35,14 +35,14 @@ use super::sha256;
 
 /// A real server: indexes into the plan's `virtual_servers` and that
 /// virtual server's `real_servers`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct RsId {
     pub vs: usize,
     pub rs: usize,
 }
 
 /// A check to run, resolved against its real server.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CheckKind {
     Tcp {
         addr: SocketAddr,
@@ -55,7 +55,7 @@ pub enum CheckKind {
 }
 
 /// An HTTP/1.0 GET check.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HttpSpec {
     pub addr: SocketAddr,
     pub host: String,

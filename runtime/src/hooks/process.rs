@@ -26,7 +26,7 @@ pub const REAP_INTERVAL: Duration = Duration::from_millis(20);
 pub type ProcId = u64;
 
 /// How a process ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
     /// Exited with this status.

@@ -116,7 +116,7 @@ pub fn family_of(addr: &IpAddr) -> Family {
 }
 
 /// Transport protocol of an address/port service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -146,7 +146,7 @@ impl Protocol {
 }
 
 /// What identifies a virtual service in the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum ServiceKey {
     /// (protocol, virtual address, port); the family is the address's.
     Addr {
@@ -199,7 +199,7 @@ impl std::fmt::Display for ServiceKey {
 }
 
 /// A virtual service with every field the kernel stores and we manage.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Service {
     pub key: ServiceKey,
     pub scheduler: String,
@@ -213,7 +213,7 @@ pub struct Service {
 }
 
 /// What identifies a destination within a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct DestKey {
     pub addr: IpAddr,
     pub port: u16,
@@ -229,7 +229,7 @@ impl std::fmt::Display for DestKey {
 }
 
 /// `IP_VS_CONN_F_*` forwarding methods.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FwdMethod {
     Masq,
     LocalNode,
@@ -265,7 +265,7 @@ impl FwdMethod {
 }
 
 /// A destination (real server) of a service.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dest {
     pub key: DestKey,
     pub fwd: FwdMethod,

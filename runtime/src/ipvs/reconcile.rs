@@ -34,14 +34,14 @@ pub const KNOWN_SCHEDULERS: &[&str] = &[
 ];
 
 /// A service as dumped from the kernel, with its destinations.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KernelService {
     pub service: Service,
     pub dests: Vec<Dest>,
 }
 
 /// One kernel operation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     NewService(Service),
     SetService(Service),
@@ -92,7 +92,7 @@ pub struct DesiredService {
 }
 
 /// What this process created or adopted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ownership {
     pub services: BTreeSet<ServiceKey>,
     pub dests: BTreeSet<(ServiceKey, DestKey)>,
