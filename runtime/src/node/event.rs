@@ -70,7 +70,9 @@ pub enum AddrOutcome {
     /// Add: it was already there (not ours: it is never recorded).
     /// Remove: it was not there.
     Unchanged,
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Everything that happens to the node.
@@ -120,7 +122,10 @@ pub enum Event {
         error: Option<String>,
     },
     /// A health check finished.
-    ProbeDone { rs: RsId, result: Result<(), String> },
+    ProbeDone {
+        rs: RsId,
+        result: Result<(), String>,
+    },
     /// The answer to [`Command::IpvsDump`].
     IpvsDumped {
         result: Result<Vec<KernelService>, String>,
@@ -153,7 +158,10 @@ pub enum Command {
         multicast: bool,
     },
     /// Close it (no router needs it any more, or the interface is gone).
-    CloseVrrp { interface: String, family: Family },
+    CloseVrrp {
+        interface: String,
+        family: Family,
+    },
     /// Send one advert, TTL/hop limit 255.
     SendVrrp {
         interface: String,
@@ -178,7 +186,9 @@ pub enum Command {
         interface: String,
         source: IpAddr,
     },
-    CloseEcho { router: String },
+    CloseEcho {
+        router: String,
+    },
     /// One echo request; answer with [`Event::EchoReply`] when it comes, or
     /// [`Event::EchoSendFailed`].
     SendEcho {
@@ -195,19 +205,31 @@ pub enum Command {
         timeout_ms: u64,
     },
     /// Kill a running program (its exit is still reported).
-    Kill { proc: ProcId },
+    Kill {
+        proc: ProcId,
+    },
     /// Start a health check; answer with [`Event::ProbeDone`].
-    StartProbe { rs: RsId, kind: CheckKind },
+    StartProbe {
+        rs: RsId,
+        kind: CheckKind,
+    },
     /// Stop a running check; its result is not wanted.
-    AbortProbe { rs: RsId },
+    AbortProbe {
+        rs: RsId,
+    },
     /// Dump the kernel's IPVS table; answer with [`Event::IpvsDumped`].
     IpvsDump,
     /// Apply these IPVS operations in order.
-    IpvsApply { ops: Vec<Op> },
+    IpvsApply {
+        ops: Vec<Op>,
+    },
     /// Persist the ledger (atomically).
     WriteLedger(Ledger),
     /// One structured log line.
-    Log { event: String, fields: Value },
+    Log {
+        event: String,
+        fields: Value,
+    },
     /// Startup is complete (systemd `READY=1`).
     Ready,
     /// Every router has resigned: the shell may exit once the processes

@@ -1,5 +1,1451 @@
 //! The whole daemon as one sans-IO node: `Node::handle(Event, now) -> Vec<Command>`.
+//!
+//! The node owns every decision `vigild` makes: the routers (the RFC cores
+//! of [`crate::vrrp`]), their guards (arbitration, fence gate, trackers,
+//! fault sources, notify queue: [`member`]), sync groups, the addresses
+//! this daemon added (the [`Ledger`]), and the reload diff. It reads no
+//! clock, opens no socket and starts no process: the I/O shell
+//! (`event_loop.rs`) turns file descriptors, signals and child exits into
+//! [`Event`]s and carries out the [`Command`]s that come back, in order.
+//! Recording `(now, event)` pairs is enough to replay a whole daemon, and
+//! running several nodes on a simulated network and clock is a
+//! deterministic simulation of a cluster (`crate::sim`).
+//!
+//! # The shell's contract
+//! * Feed [`Event::Start`] once, then everything else; feed [`Event::Tick`]
+//!   whenever `now >= next_deadline()`.
+//! * Answer the commands that ask for it: address changes with
+//!   [`Event::AddressResult`], processes with [`Event::ProcessExited`],
+//!   probes with [`Event::ProbeDone`], IPVS dumps with [`Event::IpvsDumped`].
+//!   Answers may be fed at once (nested) or later.
+//! * Keep sockets by (interface, family) as [`Command::OpenVrrp`] /
+//!   [`Command::CloseVrrp`] say; re-open on a new ifindex when told.
+//!
+//! # Rules that live here
+//! * **Addresses**: only addresses this daemon added (the kernel answered
+//!   "added", not "already there") are recorded, persisted and ever
+//!   removed, with the prefix and label they were added with. At start, a
+//!   recorded address still present is stale (a crash left it) and is
+//!   removed as the kernel lists it; a plan VIP present but never added by
+//!   us is left alone and reported. An owner's VIP is the host's own
+//!   address: adding it finds it there, so it is never removed.
+//! * **Sync groups** (docs/topology.md): a fault of one member (its link,
+//!   a `fault` tracker, isolation) holds every member of the group in
+//!   FAULT; the demotions of all members' trackers add up and every member
+//!   advertises its configured priority lowered by that sum. So whatever
+//!   moves one router of the group moves all of them.
+//! * **Reload in place**: a router whose identity (interface, family,
+//!   version, VRID, password) is unchanged gets [`Input::PlanReload`]: no
+//!   resignation, no VIP moves; its guards are rebuilt only where their
+//!   plan changed. Identity changes resign first. A router whose interface
+//!   is missing is kept in FAULT and follows the interface when it appears.
+//! * **Interfaces come and go**: links are followed by name; a new ifindex
+//!   re-opens the sockets; a missing or carrier-less interface is a FAULT
+//!   of the routers on it, never a refusal to run.
 
+pub mod director;
 pub mod event;
+pub mod member;
 
-pub use event::{AddrOutcome, Address, Command, Event, Ledger, Link, ProcId};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use vigil_schema::plan::{Family, Plan, PlanRouter};
+
+pub use event::{AddrOutcome, Address, Command, Event, LEDGER_FORMAT, Ledger, Link, ProcId};
+
+use self::director::DirectorCore;
+use self::member::{Member, build_router};
+use crate::arbitration::{ArbAction, Verdict};
+use crate::hooks::process::Outcome;
+use crate::hooks::{HookRun, NotifyQueue, hooks_for, state_name};
+use crate::timers::{RouterId, TimerHeap};
+use crate::track::TrackAction;
+use crate::vrrp::rx::{Received, RxError, decode};
+use crate::vrrp::{Action, Alarm, Input, Instant, Reason, State, Stats};
+use crate::wire::vrrp::{MULTICAST_V4, MULTICAST_V6};
+
+/// Self-fence commands have no timeout in the plan; they get this one.
+pub const SELF_FENCE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a child process is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ProcKind {
+    Hook(&'static str),
+    Fence,
+    SelfFence,
+    Tracker(usize),
+}
+
+/// The node's own counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeCounters {
+    pub vip_add_errors: u64,
+    pub vip_remove_errors: u64,
+    pub echo_send_errors: u64,
+    pub spawn_errors: u64,
+    pub hooks_run: u64,
+    pub hooks_failed: u64,
+    pub hooks_timed_out: u64,
+    pub reloads: u64,
+    pub reload_errors: u64,
+    pub stale_addresses_removed: u64,
+    pub foreign_addresses_left: u64,
+}
+
+/// The whole daemon's decisions.
+#[derive(Debug)]
+pub struct Node {
+    host: String,
+    plan: Plan,
+    passwords: BTreeMap<String, Vec<u8>>,
+    members: BTreeMap<RouterId, Member>,
+    by_name: BTreeMap<String, RouterId>,
+    /// (interface, family, VRID) -> router, for received adverts (the
+    /// router's own interface and its heartbeat paths).
+    by_key: HashMap<(String, Family, u8), RouterId>,
+    next_id: RouterId,
+    links: BTreeMap<String, Link>,
+    /// Open VRRP sockets: (interface, family) -> (ifindex, multicast).
+    sockets: BTreeMap<(String, Family), (u32, bool)>,
+    /// Open echo sockets: router -> ifindex of its interface.
+    echo: BTreeMap<String, u32>,
+    timers: TimerHeap,
+    procs: BTreeMap<ProcId, (RouterId, ProcKind)>,
+    next_proc: ProcId,
+    /// Notify queues, kept after a router is removed until its hooks ran.
+    hooks: BTreeMap<RouterId, (String, NotifyQueue)>,
+    ledger: Ledger,
+    director: Option<DirectorCore>,
+    unattributed: Stats,
+    pub counters: NodeCounters,
+    started: bool,
+    stopping: bool,
+    now: Instant,
+    out: Vec<Command>,
+    queue: VecDeque<(RouterId, Input)>,
+}
+
+impl Node {
+    /// A node for `plan` (checked by `plan_load`); nothing happens until
+    /// [`Event::Start`].
+    pub fn new(host: &str, plan: Plan, passwords: BTreeMap<String, Vec<u8>>) -> Node {
+        Node {
+            host: host.to_string(),
+            plan,
+            passwords,
+            members: BTreeMap::new(),
+            by_name: BTreeMap::new(),
+            by_key: HashMap::new(),
+            next_id: 1,
+            links: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+            echo: BTreeMap::new(),
+            timers: TimerHeap::default(),
+            procs: BTreeMap::new(),
+            next_proc: 1,
+            hooks: BTreeMap::new(),
+            ledger: Ledger {
+                format: LEDGER_FORMAT,
+                ..Ledger::default()
+            },
+            director: None,
+            unattributed: Stats::default(),
+            counters: NodeCounters::default(),
+            started: false,
+            stopping: false,
+            now: Instant::ZERO,
+            out: Vec::new(),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Checks every router of a plan without running anything.
+    pub fn check_plan(plan: &Plan, passwords: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+        for r in &plan.routers {
+            build_router(r, plan.startup_delay_ms, passwords.get(&r.name))?;
+        }
+        Ok(())
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn plan_hash(&self) -> &str {
+        &self.plan.topology_hash
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Every interface the node wants link notifications for.
+    pub fn interfaces(&self) -> BTreeSet<String> {
+        interfaces_of(&self.plan)
+    }
+
+    /// Each router's name and state.
+    pub fn states(&self) -> Vec<(String, State)> {
+        self.members
+            .values()
+            .map(|m| (m.plan.name.clone(), m.state()))
+            .collect()
+    }
+
+    /// The state of one router.
+    pub fn state_of(&self, router: &str) -> Option<State> {
+        self.by_name
+            .get(router)
+            .and_then(|id| self.members.get(id))
+            .map(Member::state)
+    }
+
+    /// Children the node still waits for (hooks, fences, trackers).
+    pub fn processes_pending(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// Hooks still running or queued (the shell waits for them at exit).
+    pub fn hooks_pending(&self) -> bool {
+        self.procs
+            .values()
+            .any(|(_, k)| matches!(k, ProcKind::Hook(_)))
+    }
+
+    /// The earliest instant [`Event::Tick`] has work.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        let routers = self.timers.next_deadline();
+        let guards = self
+            .members
+            .values()
+            .filter_map(Member::next_deadline)
+            .min();
+        let director = self.director.as_ref().and_then(DirectorCore::next_deadline);
+        [routers, guards, director].into_iter().flatten().min()
+    }
+
+    /// Handles one event at `now`; returns the commands, in order.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Command> {
+        self.now = self.now.max(now);
+        match event {
+            Event::Start {
+                links,
+                addresses,
+                ledger,
+            } => self.start(links, addresses, ledger),
+            Event::Link(link) => self.on_link(link),
+            Event::Vrrp {
+                interface,
+                family,
+                ip,
+                payload,
+            } => self.on_vrrp(&interface, family, &ip, &payload),
+            Event::AddressResult {
+                address,
+                added,
+                outcome,
+            } => self.on_address_result(address, added, outcome),
+            Event::EchoReply { router, from, seq } => {
+                if let Some(&id) = self.by_name.get(&router) {
+                    let now = self.now;
+                    let actions = self
+                        .members
+                        .get_mut(&id)
+                        .and_then(|m| m.arbiter.as_mut())
+                        .map(|a| a.on_reply(from, seq, now))
+                        .unwrap_or_default();
+                    self.arb_actions(id, actions);
+                }
+            }
+            Event::EchoSendFailed { router, target } => {
+                self.counters.echo_send_errors += 1;
+                if let Some(&id) = self.by_name.get(&router) {
+                    let now = self.now;
+                    let actions = self
+                        .members
+                        .get_mut(&id)
+                        .and_then(|m| m.arbiter.as_mut())
+                        .map(|a| a.on_send_error(target, now))
+                        .unwrap_or_default();
+                    self.arb_actions(id, actions);
+                }
+            }
+            Event::ProcessExited {
+                proc,
+                pid,
+                outcome,
+                elapsed_ms,
+                error,
+            } => self.on_process_exited(proc, pid, outcome, elapsed_ms, error),
+            Event::ProbeDone { rs, result } => {
+                let now = self.now;
+                if let Some(d) = self.director.as_mut() {
+                    let cmds = d.on_probe_done(rs, result, now);
+                    self.out.extend(cmds);
+                }
+                self.persist_ipvs();
+            }
+            Event::IpvsDumped { result } => {
+                let now = self.now;
+                if let Some(d) = self.director.as_mut() {
+                    let cmds = d.on_ipvs_dumped(result, now);
+                    self.out.extend(cmds);
+                }
+                self.persist_ipvs();
+            }
+            Event::Tick => self.tick(),
+            Event::Reload { plan, passwords } => self.reload(*plan, passwords),
+            Event::ReloadFailed { error } => {
+                self.counters.reload_errors += 1;
+                self.log("reload_failed", json!({"error": error}));
+            }
+            Event::Shutdown => self.shutdown(),
+        }
+        self.drain();
+        std::mem::take(&mut self.out)
+    }
+
+    fn log(&mut self, event: &str, fields: Value) {
+        self.out.push(Command::log(event, fields));
+    }
+
+    // --- start -------------------------------------------------------------
+
+    fn start(&mut self, links: Vec<Link>, addresses: Vec<Address>, ledger: Option<Ledger>) {
+        if self.started {
+            self.log("error", json!({"what": "start", "error": "started twice"}));
+            return;
+        }
+        self.started = true;
+        for l in links {
+            self.links.insert(l.name.clone(), l);
+        }
+        let previous = ledger.unwrap_or_default();
+        if previous.format != LEDGER_FORMAT && previous != Ledger::default() {
+            self.log(
+                "error",
+                json!({"what": "ledger", "error": format!("unknown ledger format {}; nothing re-adopted", previous.format)}),
+            );
+        }
+        self.clean_stale_addresses(&previous, &addresses);
+        if previous.format == LEDGER_FORMAT {
+            self.ledger.ipvs = previous.ipvs.clone();
+        }
+        for name in self.interfaces() {
+            if !self.links.get(&name).is_some_and(|l| l.exists) {
+                self.log(
+                    "interface_missing",
+                    json!({"interface": name, "effect": "its routers stay in FAULT until it appears"}),
+                );
+            }
+        }
+        let routers = self.plan.routers.clone();
+        for r in routers {
+            self.add_member(r);
+        }
+        self.ensure_sockets();
+        if !self.plan.virtual_servers.is_empty() {
+            let (d, cmds) = DirectorCore::new(
+                self.plan.virtual_servers.clone(),
+                self.ledger.ipvs.clone(),
+                self.now,
+            );
+            self.director = Some(d);
+            self.out.extend(cmds);
+        }
+        self.write_ledger();
+        self.out.push(Command::Ready);
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in ids {
+            self.queue.push_back((id, Input::Startup));
+        }
+        let names: Vec<String> = self.by_name.keys().cloned().collect();
+        self.log("started", json!({"host": self.host, "routers": names}));
+    }
+
+    /// Removes the addresses a previous run added and left behind; reports
+    /// plan VIPs present that no run of ours added.
+    fn clean_stale_addresses(&mut self, previous: &Ledger, present: &[Address]) {
+        for a in present {
+            let ours = previous
+                .addresses
+                .iter()
+                .any(|l| l.interface == a.interface && l.address == a.address);
+            if ours {
+                self.counters.stale_addresses_removed += 1;
+                self.log(
+                    "stale_vip",
+                    json!({"interface": a.interface, "address": a.address.to_string(), "prefix_len": a.prefix_len, "label": a.label, "action": "remove"}),
+                );
+                self.out.push(Command::RemoveAddress(a.clone()));
+                continue;
+            }
+            let planned = self.plan.routers.iter().find(|r| {
+                !r.owner
+                    && r.interface == a.interface
+                    && r.vips.iter().any(|v| v.address == a.address)
+            });
+            if let Some(r) = planned {
+                self.counters.foreign_addresses_left += 1;
+                let router = r.name.clone();
+                self.log(
+                    "alarm",
+                    json!({"router": router, "alarm": {"kind": "vip_present_not_ours", "interface": a.interface,
+                        "address": a.address.to_string(),
+                        "detail": "the address is configured but this daemon did not add it (no record in its ledger); it is left alone, and while it stays another host may answer ARP for it too"}}),
+                );
+            }
+        }
+    }
+
+    // --- members -----------------------------------------------------------
+
+    fn link_up(links: &BTreeMap<String, Link>, name: &str) -> bool {
+        links.get(name).is_some_and(|l| l.exists && l.up)
+    }
+
+    fn add_member(&mut self, plan: PlanRouter) -> Option<RouterId> {
+        let router = match build_router(
+            &plan,
+            self.plan.startup_delay_ms,
+            self.passwords.get(&plan.name),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                self.log(
+                    "error",
+                    json!({"router": plan.name, "what": "router", "error": e}),
+                );
+                return None;
+            }
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let links = &self.links;
+        let member = Member::new(plan, router, self.now, |i| Self::link_up(links, i));
+        for t in member.trackers.list() {
+            if t.state == crate::track::TrackState::Down {
+                let fields = json!({"router": member.plan.name, "tracker": t.name, "state": "down", "at": "start"});
+                self.out.push(Command::log("tracker", fields));
+            }
+        }
+        if member.faults.link {
+            let fields = json!({"router": member.plan.name, "interface": member.plan.interface, "up": false, "at": "start"});
+            self.out.push(Command::log("link", fields));
+        }
+        self.by_name.insert(member.plan.name.clone(), id);
+        self.members.insert(id, member);
+        self.reindex();
+        let start = self
+            .members
+            .get_mut(&id)
+            .and_then(|m| m.arbiter.as_mut())
+            .map(|a| a.start())
+            .unwrap_or_default();
+        self.arb_actions(id, start);
+        self.resync(id);
+        Some(id)
+    }
+
+    /// Resigns a router and forgets it (its hooks still run to the end).
+    fn remove_member(&mut self, id: RouterId) {
+        self.feed(id, Input::Shutdown);
+        self.drain();
+        let Some(m) = self.members.remove(&id) else {
+            return;
+        };
+        self.by_name.remove(&m.plan.name);
+        self.timers.cancel_all(id);
+        let kill: Vec<ProcId> = self
+            .procs
+            .iter()
+            .filter(|(_, (r, k))| *r == id && !matches!(k, ProcKind::Hook(_)))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in kill {
+            self.procs.remove(&p);
+            self.out.push(Command::Kill { proc: p });
+        }
+        self.reindex();
+        // The group loses a member: the others' shared fault and demotion change.
+        if let Some(g) = m.plan.sync_group.clone() {
+            let others: Vec<RouterId> = self.group_members(&g);
+            if let Some(first) = others.first() {
+                self.resync(*first);
+            }
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_key.clear();
+        for (id, m) in &self.members {
+            self.by_key
+                .insert((m.plan.interface.clone(), m.plan.family, m.plan.vrid), *id);
+            for hb in &m.plan.heartbeat_paths {
+                self.by_key
+                    .insert((hb.interface.clone(), m.plan.family, m.plan.vrid), *id);
+            }
+        }
+    }
+
+    fn group_members(&self, group: &str) -> Vec<RouterId> {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.plan.sync_group.as_deref() == Some(group))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Brings a member's core (and every member of its sync group) in line
+    /// with the guards.
+    fn resync(&mut self, id: RouterId) {
+        let Some(group) = self.members.get(&id).map(|m| m.plan.sync_group.clone()) else {
+            return;
+        };
+        let ids = match &group {
+            Some(g) => self.group_members(g),
+            None => vec![id],
+        };
+        // Own faults first (the tracker part is derived inside sync()).
+        for i in &ids {
+            if let Some(m) = self.members.get_mut(i) {
+                m.faults.tracker = m.trackers.fault();
+            }
+        }
+        let faulty: Vec<(RouterId, String)> = ids
+            .iter()
+            .filter_map(|i| self.members.get(i).map(|m| (*i, m)))
+            .filter(|(_, m)| m.faults.own())
+            .map(|(i, m)| (i, m.plan.name.clone()))
+            .collect();
+        let demotion: u32 = ids
+            .iter()
+            .filter_map(|i| self.members.get(i))
+            .map(|m| m.trackers.demotion())
+            .sum();
+        for i in ids {
+            let Some(m) = self.members.get_mut(&i) else {
+                continue;
+            };
+            let (group_fault, group_demotion) = if group.is_some() {
+                (faulty.iter().any(|(f, _)| *f != i), demotion)
+            } else {
+                (false, m.trackers.demotion())
+            };
+            let was = m.faults.sync_group;
+            let inputs = m.sync(group_fault, group_demotion);
+            if group.is_some() && was != group_fault {
+                let by: Vec<&str> = faulty.iter().map(|(_, n)| n.as_str()).collect();
+                let fields = json!({"router": m.plan.name, "sync_group": group, "fault": group_fault, "because_of": by});
+                self.out.push(Command::log("sync_group", fields));
+            }
+            for input in inputs {
+                self.queue.push_back((i, input));
+            }
+        }
+    }
+
+    /// Feeds queued inputs until none is left.
+    fn drain(&mut self) {
+        while let Some((id, input)) = self.queue.pop_front() {
+            self.feed(id, input);
+        }
+    }
+
+    /// Feeds one input to a router and carries out its actions.
+    fn feed(&mut self, id: RouterId, input: Input) {
+        let now = self.now;
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        if let Input::AdvertReceived { src, priority, .. } = &input {
+            // With one peer, an advert over a heartbeat path names the
+            // peer's primary address, as the status shows it.
+            let via_path = m.plan.heartbeat_paths.iter().any(|p| p.peers.contains(src));
+            let from = match m.plan.peers.as_slice() {
+                [peer] if via_path => peer.address,
+                _ => *src,
+            };
+            m.last_advert = Some((from, *priority, now));
+        }
+        let actions = m.router.handle(input, now);
+        for a in &actions {
+            self.execute(id, a);
+        }
+        for a in &actions {
+            self.after_action(id, a);
+        }
+    }
+
+    fn vip_address(plan: &PlanRouter, addr: IpAddr) -> Address {
+        let v = plan.vips.iter().find(|v| v.address == addr);
+        Address {
+            interface: plan.interface.clone(),
+            address: addr,
+            prefix_len: v.map_or(if addr.is_ipv4() { 32 } else { 128 }, |v| v.prefix_len),
+            label: v.and_then(|v| v.label.clone()),
+        }
+    }
+
+    /// The commands of one router action.
+    fn execute(&mut self, id: RouterId, action: &Action) {
+        let Some(m) = self.members.get(&id) else {
+            return;
+        };
+        match action {
+            Action::SendAdvert {
+                priority,
+                advert_interval,
+            } => {
+                let repr = m.router.advert_repr(*priority, *advert_interval);
+                let plan = &m.plan;
+                let mut sends: Vec<(String, IpAddr, IpAddr)> = if plan.unicast_peers.is_empty() {
+                    let group = match plan.family {
+                        Family::Ipv4 => IpAddr::V4(MULTICAST_V4),
+                        Family::Ipv6 => IpAddr::V6(MULTICAST_V6),
+                    };
+                    vec![(plan.interface.clone(), plan.source_address, group)]
+                } else {
+                    plan.unicast_peers
+                        .iter()
+                        .map(|p| (plan.interface.clone(), plan.source_address, *p))
+                        .collect()
+                };
+                // Heartbeat paths: the same advert, unicast over each extra link.
+                for hb in &plan.heartbeat_paths {
+                    for peer in &hb.peers {
+                        sends.push((hb.interface.clone(), hb.source_address, *peer));
+                    }
+                }
+                let family = plan.family;
+                let mut cmds = Vec::new();
+                for (interface, src, dst) in sends {
+                    match repr.to_bytes(src, dst) {
+                        Ok(bytes) => cmds.push(Command::SendVrrp {
+                            interface,
+                            family,
+                            src,
+                            dst,
+                            bytes,
+                        }),
+                        Err(e) => cmds.push(Command::log(
+                            "error",
+                            json!({"router": plan.name, "what": "build advert", "error": e.to_string()}),
+                        )),
+                    }
+                }
+                self.out.extend(cmds);
+            }
+            Action::AddVips { addresses, .. } => {
+                // Accept mode needs no kernel change: without nftables rules
+                // Linux accepts traffic to any local address.
+                let cmds: Vec<Command> = addresses
+                    .iter()
+                    .map(|a| Command::AddAddress(Self::vip_address(&m.plan, *a)))
+                    .collect();
+                self.out.extend(cmds);
+            }
+            Action::RemoveVips { addresses } => {
+                let interface = m.plan.interface.clone();
+                let name = m.plan.name.clone();
+                for a in addresses {
+                    match self
+                        .ledger
+                        .addresses
+                        .iter()
+                        .find(|l| l.interface == interface && l.address == *a)
+                    {
+                        Some(l) => self.out.push(Command::RemoveAddress(l.clone())),
+                        None => self.out.push(Command::log(
+                            "vip_kept",
+                            json!({"router": name, "address": a.to_string(), "reason": "not added by this daemon"}),
+                        )),
+                    }
+                }
+            }
+            Action::SendGarp { addresses } => {
+                let cmd = Command::SendGarp {
+                    interface: m.plan.interface.clone(),
+                    addresses: addresses.clone(),
+                };
+                self.out.push(cmd);
+            }
+            Action::ArmTimer { kind, at } => self.timers.arm(id, *kind, *at),
+            Action::CancelTimer { kind } => self.timers.cancel(id, *kind),
+            Action::StateChanged { from, to, reason } => {
+                let reason = serde_json::to_value(reason).unwrap_or_default();
+                let fields = json!({"router": m.plan.name, "vrid": m.plan.vrid, "interface": m.plan.interface,
+                       "from": state_name(*from), "to": state_name(*to), "reason": reason});
+                self.out.push(Command::log("state_change", fields));
+            }
+            Action::Alarm(alarm) => {
+                let detail = match alarm {
+                    Alarm::DualMaster { peer, priority } => {
+                        json!({"kind": "dual_master", "peer": peer.to_string(), "priority": priority})
+                    }
+                    Alarm::MasterVetoed => json!({"kind": "master_vetoed"}),
+                    Alarm::ReloadRefused => json!({"kind": "reload_refused"}),
+                };
+                let fields = json!({"router": m.plan.name, "alarm": detail});
+                self.out.push(Command::log("alarm", fields));
+            }
+        }
+    }
+
+    /// The guards' reaction to an action, after it was carried out (a
+    /// `master` hook finds the VIPs up).
+    fn after_action(&mut self, id: RouterId, action: &Action) {
+        let now = self.now;
+        match action {
+            Action::StateChanged { from, to, reason } => {
+                let Some(m) = self.members.get_mut(&id) else {
+                    return;
+                };
+                let runs = hooks_for(
+                    &m.plan.notify,
+                    &m.plan,
+                    &self.plan.topology_hash,
+                    *from,
+                    *to,
+                );
+                let name = m.plan.name.clone();
+                let mut start_fence = false;
+                let mut resync = false;
+                if *to == State::Master {
+                    let silent = matches!(reason, Reason::MasterDown | Reason::VetoLifted);
+                    if let Some(f) = m.fence.as_mut() {
+                        start_fence = f.became_master(silent);
+                    }
+                    resync = true;
+                }
+                let next = self
+                    .hooks
+                    .entry(id)
+                    .or_insert_with(|| (name.clone(), NotifyQueue::default()))
+                    .1
+                    .push(runs);
+                if let Some(d) = self.director.as_mut() {
+                    let cmds = d.set_master(&name, *to, now);
+                    self.out.extend(cmds);
+                }
+                if resync {
+                    self.resync(id);
+                }
+                if let Some(run) = next {
+                    self.start_hook(id, run);
+                }
+                if start_fence {
+                    self.start_fence(id);
+                }
+            }
+            Action::Alarm(Alarm::MasterVetoed) => {
+                let Some(m) = self.members.get_mut(&id) else {
+                    return;
+                };
+                let reachable = m
+                    .arbiter
+                    .as_ref()
+                    .is_none_or(|a| a.verdict() == Verdict::Reachable);
+                if m.fence
+                    .as_mut()
+                    .is_some_and(|f| f.takeover_wanted(reachable))
+                {
+                    self.start_fence(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // --- processes ---------------------------------------------------------
+
+    fn spawn(
+        &mut self,
+        id: RouterId,
+        kind: ProcKind,
+        argv: Vec<String>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+    ) -> ProcId {
+        let proc = self.next_proc;
+        self.next_proc += 1;
+        self.procs.insert(proc, (id, kind));
+        self.out.push(Command::Spawn {
+            proc,
+            argv,
+            env,
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        });
+        proc
+    }
+
+    fn start_hook(&mut self, id: RouterId, run: HookRun) {
+        self.counters.hooks_run += 1;
+        let name = self.hooks.get(&id).map(|h| h.0.clone());
+        let state = run.env.get(1).map(|e| e.1.clone());
+        let proc = self.spawn(id, ProcKind::Hook(run.hook), run.argv, run.env, run.timeout);
+        self.log(
+            "hook_started",
+            json!({"router": name, "hook": run.hook, "proc": proc, "state": state}),
+        );
+    }
+
+    fn fence_env(m: &Member, hash: &str) -> Vec<(String, String)> {
+        let peers: Vec<String> = m.plan.peers.iter().map(|p| p.address.to_string()).collect();
+        let hosts: Vec<String> = m.plan.peers.iter().map(|p| p.host.clone()).collect();
+        vec![
+            ("VIGIL_ROUTER".into(), m.plan.name.clone()),
+            ("VIGIL_VRID".into(), m.plan.vrid.to_string()),
+            ("VIGIL_INTERFACE".into(), m.plan.interface.clone()),
+            ("VIGIL_PLAN_HASH".into(), hash.into()),
+            ("VIGIL_PEERS".into(), peers.join(" ")),
+            ("VIGIL_PEER_HOSTS".into(), hosts.join(" ")),
+        ]
+    }
+
+    fn start_fence(&mut self, id: RouterId) {
+        let Some(m) = self.members.get(&id) else {
+            return;
+        };
+        let Some(f) = m.plan.arbitration.as_ref().and_then(|a| a.fence.clone()) else {
+            return;
+        };
+        let env = Self::fence_env(m, &self.plan.topology_hash);
+        let name = m.plan.name.clone();
+        let proc = self.spawn(
+            id,
+            ProcKind::Fence,
+            f.command,
+            env,
+            Duration::from_millis(f.timeout_ms),
+        );
+        self.log(
+            "fence_started",
+            json!({"router": name, "proc": proc, "required": f.required}),
+        );
+    }
+
+    fn on_process_exited(
+        &mut self,
+        proc: ProcId,
+        pid: u32,
+        outcome: Option<Outcome>,
+        elapsed_ms: u64,
+        error: Option<String>,
+    ) {
+        let Some((id, kind)) = self.procs.remove(&proc) else {
+            return;
+        };
+        let ok = outcome.as_ref().is_some_and(Outcome::success);
+        let mut result = match &outcome {
+            Some(o) => serde_json::to_value(o).unwrap_or_default(),
+            None => json!({"outcome": "spawn_failed", "error": error}),
+        };
+        if outcome.is_none() {
+            self.counters.spawn_errors += 1;
+        } else {
+            result["pid"] = pid.into();
+            result["elapsed_ms"] = elapsed_ms.into();
+        }
+        let name = self
+            .members
+            .get(&id)
+            .map(|m| m.plan.name.clone())
+            .or_else(|| self.hooks.get(&id).map(|h| h.0.clone()));
+        match kind {
+            ProcKind::Hook(hook) => {
+                if !ok {
+                    self.counters.hooks_failed += 1;
+                }
+                if outcome == Some(Outcome::TimedOut) {
+                    self.counters.hooks_timed_out += 1;
+                }
+                self.log(
+                    "hook",
+                    json!({"router": name, "hook": hook, "ok": ok, "result": result}),
+                );
+                let next = self.hooks.get_mut(&id).and_then(|h| h.1.finished());
+                match next {
+                    Some(run) => self.start_hook(id, run),
+                    None if !self.members.contains_key(&id) => {
+                        self.hooks.remove(&id);
+                    }
+                    None => {}
+                }
+            }
+            ProcKind::Fence => {
+                let now = self.now;
+                let Some(m) = self.members.get_mut(&id) else {
+                    return;
+                };
+                let Some(f) = m.fence.as_mut() else { return };
+                f.on_exit(ok, now);
+                let required = f.required;
+                self.log(
+                    "fence",
+                    json!({"router": name, "ok": ok, "required": required, "result": result}),
+                );
+                if !ok {
+                    self.log(
+                        "alarm",
+                        json!({"router": name, "alarm": {"kind": "fence_failed", "required": required, "result": result}}),
+                    );
+                }
+                self.resync(id);
+            }
+            ProcKind::SelfFence => {
+                self.log(
+                    "self_fence",
+                    json!({"router": name, "ok": ok, "result": result}),
+                );
+            }
+            ProcKind::Tracker(index) => {
+                let Some(m) = self.members.get_mut(&id) else {
+                    return;
+                };
+                let actions = m.trackers.on_result(index, ok);
+                self.track_actions(id, actions);
+            }
+        }
+    }
+
+    fn arb_actions(&mut self, id: RouterId, actions: Vec<ArbAction>) {
+        let mut queue: VecDeque<ArbAction> = actions.into();
+        let mut resync = false;
+        while let Some(a) = queue.pop_front() {
+            let Some(m) = self.members.get_mut(&id) else {
+                return;
+            };
+            let name = m.plan.name.clone();
+            match a {
+                ArbAction::SendEcho { target, seq } => {
+                    if self.echo.contains_key(&name) {
+                        self.out.push(Command::SendEcho {
+                            router: name,
+                            target,
+                            seq,
+                        });
+                    } else {
+                        // No socket (interface missing): the probe is lost.
+                        let now = self.now;
+                        if let Some(a) = m.arbiter.as_mut() {
+                            queue.extend(a.on_send_error(target, now));
+                        }
+                    }
+                }
+                ArbAction::VerdictChanged { from, to } => {
+                    self.log(
+                        "arbitration",
+                        json!({"router": name, "from": from, "to": to}),
+                    );
+                    resync = true;
+                }
+                ArbAction::AllowMaster(_) => resync = true,
+                ArbAction::Isolated(on) => {
+                    m.faults.isolated = on;
+                    self.log("isolated", json!({"router": name, "isolated": on}));
+                    resync = true;
+                }
+                ArbAction::SelfFence => {
+                    let argv = m
+                        .plan
+                        .arbitration
+                        .as_ref()
+                        .and_then(|a| a.self_fence.clone())
+                        .unwrap_or_default();
+                    let env = Self::fence_env(m, &self.plan.topology_hash);
+                    let proc = self.spawn(id, ProcKind::SelfFence, argv, env, SELF_FENCE_TIMEOUT);
+                    self.log("self_fence_started", json!({"router": name, "proc": proc}));
+                }
+            }
+        }
+        if resync {
+            self.resync(id);
+        }
+    }
+
+    fn track_actions(&mut self, id: RouterId, actions: Vec<TrackAction>) {
+        let mut resync = false;
+        for a in actions {
+            let Some(m) = self.members.get_mut(&id) else {
+                return;
+            };
+            match a {
+                TrackAction::Run {
+                    index,
+                    argv,
+                    timeout,
+                } => {
+                    let env = vec![
+                        ("VIGIL_ROUTER".to_string(), m.plan.name.clone()),
+                        (
+                            "VIGIL_TRACKER".to_string(),
+                            m.trackers.list()[index].name.clone(),
+                        ),
+                    ];
+                    self.spawn(id, ProcKind::Tracker(index), argv, env, timeout);
+                }
+                TrackAction::Changed { index, state } => {
+                    let t = &m.trackers.list()[index];
+                    let fields = json!({"router": m.plan.name, "tracker": t.name, "state": state,
+                        "effective_priority": m.trackers.effective_priority()});
+                    self.log("tracker", fields);
+                    resync = true;
+                }
+            }
+        }
+        if resync {
+            self.resync(id);
+        }
+    }
+
+    // --- addresses ---------------------------------------------------------
+
+    fn on_address_result(&mut self, address: Address, added: bool, outcome: AddrOutcome) {
+        let before = self.ledger.addresses.clone();
+        match (&outcome, added) {
+            (AddrOutcome::Done, true) => {
+                if !self.ledger.addresses.contains(&address) {
+                    self.ledger.addresses.push(address.clone());
+                    self.ledger.addresses.sort();
+                }
+            }
+            (AddrOutcome::Unchanged, true) => {
+                // Already there: the host's own address (an owner), or one
+                // added by someone else. Never ours to remove.
+            }
+            (AddrOutcome::Done | AddrOutcome::Unchanged, false) => {
+                self.ledger.addresses.retain(|l| {
+                    !(l.interface == address.interface && l.address == address.address)
+                });
+            }
+            (AddrOutcome::Failed { .. }, _) => {
+                if added {
+                    self.counters.vip_add_errors += 1;
+                } else {
+                    self.counters.vip_remove_errors += 1;
+                }
+            }
+        }
+        let what = if added { "add" } else { "remove" };
+        let ok = !matches!(outcome, AddrOutcome::Failed { .. });
+        self.log(
+            if ok { "address" } else { "error" },
+            json!({"what": format!("{what} address"), "interface": address.interface, "address": address.address.to_string(),
+                   "prefix_len": address.prefix_len, "label": address.label, "outcome": outcome}),
+        );
+        if self.ledger.addresses != before {
+            self.write_ledger();
+        }
+    }
+
+    fn write_ledger(&mut self) {
+        self.ledger.format = LEDGER_FORMAT;
+        self.out.push(Command::WriteLedger(self.ledger.clone()));
+    }
+
+    fn persist_ipvs(&mut self) {
+        if let Some(d) = self.director.as_ref()
+            && *d.ownership() != self.ledger.ipvs
+        {
+            self.ledger.ipvs = d.ownership().clone();
+            self.write_ledger();
+        }
+    }
+
+    // --- links and sockets -------------------------------------------------
+
+    fn on_link(&mut self, link: Link) {
+        let name = link.name.clone();
+        let previous = self.links.get(&name).cloned();
+        let was_up = Self::link_up(&self.links, &name);
+        if link.exists {
+            let mut l = link.clone();
+            if l.mac.is_empty()
+                && let Some(p) = &previous
+            {
+                l.mac = p.mac.clone();
+            }
+            self.links.insert(name.clone(), l);
+        } else {
+            // Only the interface of that index is gone (a rename may have
+            // reused the name already).
+            if previous.as_ref().is_some_and(|p| p.ifindex == link.ifindex) {
+                self.links.insert(name.clone(), link.clone());
+            } else {
+                return;
+            }
+            // Its addresses went with it.
+            let before = self.ledger.addresses.len();
+            self.ledger.addresses.retain(|a| a.interface != name);
+            if self.ledger.addresses.len() != before {
+                self.write_ledger();
+            }
+        }
+        let up = Self::link_up(&self.links, &name);
+        if !self.interfaces().contains(&name) {
+            // Not one of ours: only trackers care.
+        } else if up != was_up || previous.as_ref().map(|p| p.ifindex) != Some(link.ifindex) {
+            self.log(
+                "link",
+                json!({"interface": name, "up": up, "exists": link.exists, "ifindex": link.ifindex}),
+            );
+        }
+        // Trackers watching it.
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in &ids {
+            let Some(m) = self.members.get_mut(id) else {
+                continue;
+            };
+            let actions = m.trackers.on_link(&name, up);
+            if !actions.is_empty() {
+                self.track_actions(*id, actions);
+            }
+        }
+        self.ensure_sockets();
+        // The routers on it.
+        for id in ids {
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            if m.plan.interface == name && m.faults.link == up {
+                m.faults.link = !up;
+                self.resync(id);
+            }
+        }
+    }
+
+    /// Opens, re-opens and closes sockets to match the routers and links.
+    fn ensure_sockets(&mut self) {
+        let mut want: BTreeMap<(String, Family), (u32, bool)> = BTreeMap::new();
+        let mut want_echo: BTreeMap<String, (String, IpAddr, u32)> = BTreeMap::new();
+        for m in self.members.values() {
+            let p = &m.plan;
+            let mut ifs = vec![(p.interface.clone(), p.unicast_peers.is_empty())];
+            ifs.extend(
+                p.heartbeat_paths
+                    .iter()
+                    .map(|h| (h.interface.clone(), false)),
+            );
+            for (i, multicast) in ifs {
+                let Some(l) = self.links.get(&i).filter(|l| l.exists) else {
+                    continue;
+                };
+                let e = want.entry((i, p.family)).or_insert((l.ifindex, false));
+                e.1 |= multicast;
+            }
+            if p.arbitration
+                .as_ref()
+                .is_some_and(|a| !a.reference_ips.is_empty())
+                && let Some(l) = self.links.get(&p.interface).filter(|l| l.exists)
+            {
+                want_echo.insert(
+                    p.name.clone(),
+                    (p.interface.clone(), p.source_address, l.ifindex),
+                );
+            }
+        }
+        let have = std::mem::take(&mut self.sockets);
+        for (key, (ifindex, multicast)) in &have {
+            if want.get(key).is_none_or(|(i, _)| i != ifindex) {
+                self.out.push(Command::CloseVrrp {
+                    interface: key.0.clone(),
+                    family: key.1,
+                });
+                let _ = multicast;
+            }
+        }
+        for (key, (ifindex, multicast)) in &want {
+            if have.get(key) != Some(&(*ifindex, *multicast)) {
+                self.out.push(Command::OpenVrrp {
+                    interface: key.0.clone(),
+                    ifindex: *ifindex,
+                    family: key.1,
+                    multicast: *multicast,
+                });
+            }
+        }
+        self.sockets = want;
+        let have_echo = std::mem::take(&mut self.echo);
+        for (router, ifindex) in &have_echo {
+            if want_echo.get(router).is_none_or(|w| w.2 != *ifindex) {
+                self.out.push(Command::CloseEcho {
+                    router: router.clone(),
+                });
+            }
+        }
+        for (router, (interface, source, ifindex)) in want_echo {
+            if have_echo.get(&router) != Some(&ifindex) {
+                self.out.push(Command::OpenEcho {
+                    router: router.clone(),
+                    interface,
+                    source,
+                });
+            }
+            self.echo.insert(router, ifindex);
+        }
+    }
+
+    // --- packets -----------------------------------------------------------
+
+    fn on_vrrp(
+        &mut self,
+        interface: &str,
+        family: Family,
+        ip: &crate::wire::IpMeta,
+        payload: &[u8],
+    ) {
+        let received = decode(ip, payload);
+        let vrid = match &received {
+            Received::Advert(r) => Some(r.vrid),
+            Received::Error { vrid, .. } => *vrid,
+        };
+        let id = vrid.and_then(|v| {
+            self.by_key
+                .get(&(interface.to_string(), family, v))
+                .copied()
+        });
+        match (received, id) {
+            (Received::Advert(repr), Some(id)) => {
+                let input = self.members[&id].router.classify(ip, &repr);
+                self.queue.push_back((id, input));
+            }
+            (Received::Error { reason, .. }, Some(id)) => {
+                self.queue.push_back((id, Input::RxError { reason }));
+            }
+            (Received::Advert(_), None) => self.unattributed.record(RxError::UnknownVrid),
+            (Received::Error { reason, .. }, None) => self.unattributed.record(reason),
+        }
+    }
+
+    // --- time --------------------------------------------------------------
+
+    fn tick(&mut self) {
+        let now = self.now;
+        while let Some((id, kind)) = self.timers.pop_due(now) {
+            self.feed(id, Input::Timer { kind });
+            self.drain();
+        }
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in ids {
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            let arb = match m.arbiter.as_mut() {
+                Some(a) if a.next_deadline() <= now => a.poll(now),
+                _ => Vec::new(),
+            };
+            self.arb_actions(id, arb);
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            let track = m.trackers.poll(now);
+            self.track_actions(id, track);
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            if m.fence.as_mut().is_some_and(|f| f.poll(now)) {
+                self.resync(id);
+            }
+        }
+        if let Some(d) = self.director.as_mut() {
+            let cmds = d.tick(now);
+            self.out.extend(cmds);
+        }
+        self.persist_ipvs();
+    }
+
+    // --- reload ------------------------------------------------------------
+
+    fn reload(&mut self, new: Plan, passwords: BTreeMap<String, Vec<u8>>) {
+        self.counters.reloads += 1;
+        if let Err(e) = Self::check_plan(&new, &passwords) {
+            self.counters.reload_errors += 1;
+            self.log("reload_failed", json!({"error": e}));
+            return;
+        }
+        let old_hash = self.plan.topology_hash.clone();
+        let old_passwords = std::mem::replace(&mut self.passwords, passwords);
+        let new_routers: BTreeMap<String, PlanRouter> = new
+            .routers
+            .iter()
+            .map(|r| (r.name.clone(), r.clone()))
+            .collect();
+        self.plan = new;
+        let (mut kept, mut reloaded, mut restarted, mut removed, mut added) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in ids {
+            let m = &self.members[&id];
+            let name = m.plan.name.clone();
+            let Some(p) = new_routers.get(&name) else {
+                self.remove_member(id);
+                removed.push(name);
+                continue;
+            };
+            if *p == m.plan && old_passwords.get(&name) == self.passwords.get(&name) {
+                kept.push(name);
+                continue;
+            }
+            let built = build_router(p, self.plan.startup_delay_ms, self.passwords.get(&name));
+            let same = built
+                .as_ref()
+                .is_ok_and(|r| m.router.config().same_identity(r.config()))
+                && old_passwords.get(&name) == self.passwords.get(&name);
+            if !same {
+                self.remove_member(id);
+                self.add_member(p.clone());
+                restarted.push(name);
+                continue;
+            }
+            let Ok(router) = built else { continue };
+            let config = Box::new(router.config().clone());
+            let was_master = m.state() == State::Master;
+            let old_vips: Vec<Address> = m
+                .plan
+                .vips
+                .iter()
+                .map(|v| Self::vip_address(&m.plan, v.address))
+                .collect();
+            self.feed(id, Input::PlanReload { config });
+            self.drain();
+            let now = self.now;
+            let links = &self.links;
+            if let Some(m) = self.members.get_mut(&id) {
+                m.reloaded(p.clone(), now, |i| Self::link_up(links, i));
+            }
+            // Same address, new prefix or label: replace it in place.
+            if was_master {
+                let plan = self.members[&id].plan.clone();
+                for v in &plan.vips {
+                    let want = Self::vip_address(&plan, v.address);
+                    let had = old_vips.iter().find(|o| o.address == v.address);
+                    if had.is_some_and(|h| *h != want) {
+                        if let Some(l) = self
+                            .ledger
+                            .addresses
+                            .iter()
+                            .find(|l| l.interface == want.interface && l.address == want.address)
+                            .cloned()
+                        {
+                            self.out.push(Command::RemoveAddress(l));
+                        }
+                        self.out.push(Command::AddAddress(want));
+                    }
+                }
+            }
+            let start = self
+                .members
+                .get_mut(&id)
+                .and_then(|m| m.arbiter.as_mut())
+                .filter(|a| a.targets().iter().all(|t| t.sent == 0))
+                .map(|a| a.start())
+                .unwrap_or_default();
+            self.arb_actions(id, start);
+            self.resync(id);
+            reloaded.push(name);
+        }
+        for (name, p) in &new_routers {
+            if !self.by_name.contains_key(name) {
+                if let Some(id) = self.add_member(p.clone()) {
+                    self.queue.push_back((id, Input::Startup));
+                }
+                if !restarted.contains(name) {
+                    added.push(name.clone());
+                }
+            }
+        }
+        for name in &restarted {
+            if let Some(&id) = self.by_name.get(name) {
+                self.queue.push_back((id, Input::Startup));
+            }
+        }
+        self.reindex();
+        self.ensure_sockets();
+        // Groups may have changed: resync everyone.
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in ids {
+            self.resync(id);
+        }
+        let now = self.now;
+        let vss = self.plan.virtual_servers.clone();
+        match self.director.as_mut() {
+            Some(d) => {
+                let cmds = d.reload(vss, now);
+                self.out.extend(cmds);
+            }
+            None if vss.is_empty() => {}
+            None => {
+                let (mut d, cmds) = DirectorCore::new(vss, self.ledger.ipvs.clone(), now);
+                self.out.extend(cmds);
+                for m in self.members.values() {
+                    let cmds = d.set_master(&m.plan.name, m.state(), now);
+                    self.out.extend(cmds);
+                }
+                self.director = Some(d);
+            }
+        }
+        self.log(
+            "reloaded",
+            json!({"previous_plan": old_hash, "kept": kept, "reloaded": reloaded, "restarted": restarted, "removed": removed, "added": added}),
+        );
+    }
+
+    // --- shutdown ----------------------------------------------------------
+
+    fn shutdown(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.log("shutdown", json!({}));
+        let ids: Vec<RouterId> = self.members.keys().copied().collect();
+        for id in ids {
+            self.remove_member(id);
+        }
+        self.ensure_sockets();
+        let now = self.now;
+        if let Some(d) = self.director.as_mut() {
+            let cmds = d.shutdown(now);
+            self.out.extend(cmds);
+        }
+        self.out.push(Command::Stopped);
+    }
+
+    // --- status ------------------------------------------------------------
+
+    /// The status document `vigild status` prints.
+    pub fn status_document(&self, now: Instant) -> Value {
+        let routers: Vec<Value> = self
+            .members
+            .iter()
+            .map(|(id, m)| {
+                let pending = self.hooks.get(id).map_or(0, |h| h.1.pending());
+                m.status_row(now, pending)
+            })
+            .collect();
+        json!({"host": self.host, "plan": self.plan.topology_hash,
+               "routers": routers, "node": self.counters,
+               "unattributed": self.unattributed,
+               "addresses_added": self.ledger.addresses,
+               "director": self.director.as_ref().map(DirectorCore::status)})
+    }
+}
+
+/// Every interface a plan's routers use or track.
+pub fn interfaces_of(plan: &Plan) -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for r in &plan.routers {
+        all.insert(r.interface.clone());
+        all.extend(r.heartbeat_paths.iter().map(|h| h.interface.clone()));
+        all.extend(r.trackers.iter().filter_map(|t| match &t.kind {
+            vigil_schema::plan::PlanTrackerKind::Interface { interface } => Some(interface.clone()),
+            vigil_schema::plan::PlanTrackerKind::Command { .. } => None,
+        }));
+    }
+    all
+}

@@ -31,10 +31,17 @@ pub struct FaultSources {
     pub isolated: bool,
     /// A `fault` tracker is down.
     pub tracker: bool,
+    /// Another router of its sync group is held in FAULT by one of the above.
+    pub sync_group: bool,
 }
 
 impl FaultSources {
     pub fn any(&self) -> bool {
+        self.own() || self.sync_group
+    }
+
+    /// A fault of the router itself (not inherited from its sync group).
+    pub fn own(&self) -> bool {
         self.link || self.isolated || self.tracker
     }
 }
@@ -152,18 +159,27 @@ impl Trackers {
 
     /// The priority to advertise.
     pub fn effective_priority(&self) -> u8 {
-        if self.configured_priority == 255 {
-            return 255;
-        }
-        let demote: u32 = self
-            .trackers
+        self.priority_with(self.demotion())
+    }
+
+    /// The sum of the weights of the down `demote` trackers.
+    pub fn demotion(&self) -> u32 {
+        self.trackers
             .iter()
             .filter(|t| t.state == TrackState::Down)
             .map(|t| match t.plan.on_fail {
                 PlanOnFail::Demote { weight } => u32::from(weight),
                 PlanOnFail::Fault => 0,
             })
-            .sum();
+            .sum()
+    }
+
+    /// The configured priority lowered by `demote` (a sync group's total),
+    /// clamped to 1..=254; the owner (255) is never demoted.
+    pub fn priority_with(&self, demote: u32) -> u8 {
+        if self.configured_priority == 255 {
+            return 255;
+        }
         let p = i64::from(self.configured_priority) - i64::from(demote);
         p.clamp(1, 254) as u8
     }

@@ -1,0 +1,222 @@
+//! One router as the node runs it: the RFC core ([`Router`]) and the
+//! guards that feed it (arbitration, fence gate, trackers, fault sources).
+//!
+//! The guards never talk to the core directly: [`Member::sync`] compares
+//! what they say now with what the core was last told, and returns the
+//! inputs that bring the core in line (`Fault`, `ArbitrationVerdict`,
+//! `PriorityChange`). A sync group adds two inputs to that comparison: the
+//! group's fault and the group's demotion, which the node computes over all
+//! members of the group.
+
+use std::net::IpAddr;
+
+use serde_json::{Value, json};
+use vigil_schema::plan::{PlanRouter, PlanTrackerKind};
+
+use crate::arbitration::fence::FenceGate;
+use crate::arbitration::{Arbiter, Verdict};
+use crate::hooks::state_name;
+use crate::track::{FaultSources, Trackers};
+use crate::vrrp::{Input, Instant, Router, RouterConfig, State};
+
+/// A router and its guards.
+#[derive(Debug)]
+pub struct Member {
+    pub plan: PlanRouter,
+    pub router: Router,
+    pub arbiter: Option<Arbiter>,
+    pub fence: Option<FenceGate>,
+    pub trackers: Trackers,
+    pub faults: FaultSources,
+    fed_fault: bool,
+    fed_allow: bool,
+    fed_priority: u8,
+    /// The last valid advert heard: sender, priority, when.
+    pub last_advert: Option<(IpAddr, u8, Instant)>,
+}
+
+/// The core's config and password from a plan router.
+pub fn build_router(
+    plan: &PlanRouter,
+    startup_delay_ms: u64,
+    password: Option<&Vec<u8>>,
+) -> Result<Router, String> {
+    let config = RouterConfig::from_plan(plan, startup_delay_ms)
+        .map_err(|e| format!("router `{}`: {e}", plan.name))?;
+    let password = password.map(|p| {
+        let mut pw = [0u8; 8];
+        let n = p.len().min(8);
+        pw[..n].copy_from_slice(&p[..n]);
+        pw
+    });
+    Ok(Router::new(config, password))
+}
+
+impl Member {
+    /// A member whose guards start from the current link states
+    /// (`link_up(name)`; a missing interface is down).
+    pub fn new(
+        plan: PlanRouter,
+        router: Router,
+        now: Instant,
+        link_up: impl Fn(&str) -> bool,
+    ) -> Member {
+        let arbiter = plan.arbitration.as_ref().map(|a| Arbiter::new(a, now));
+        let fence = plan
+            .arbitration
+            .as_ref()
+            .and_then(|a| a.fence.as_ref())
+            .map(|f| FenceGate::new(f.required));
+        let trackers = Trackers::new(&plan.trackers, plan.priority, now, &link_up);
+        let faults = FaultSources {
+            link: !link_up(&plan.interface),
+            ..FaultSources::default()
+        };
+        Member {
+            fed_priority: plan.priority,
+            plan,
+            router,
+            arbiter,
+            fence,
+            trackers,
+            faults,
+            fed_fault: false,
+            fed_allow: true,
+            last_advert: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    pub fn state(&self) -> State {
+        self.router.state()
+    }
+
+    /// Arbitration and the fence gate allow mastership.
+    pub fn allow(&self) -> bool {
+        self.arbiter
+            .as_ref()
+            .is_none_or(|a| a.verdict() == Verdict::Reachable)
+            && self.fence.as_ref().is_none_or(FenceGate::allows)
+    }
+
+    /// The inputs that bring the core in line with the guards;
+    /// `group_fault` / `group_demotion`: what the sync group adds.
+    pub fn sync(&mut self, group_fault: bool, group_demotion: u32) -> Vec<Input> {
+        let mut out = Vec::new();
+        self.faults.tracker = self.trackers.fault();
+        self.faults.sync_group = group_fault;
+        let fault = self.faults.any();
+        if fault != self.fed_fault {
+            self.fed_fault = fault;
+            out.push(Input::Fault { on: fault });
+        }
+        let allow = self.allow();
+        if allow != self.fed_allow {
+            self.fed_allow = allow;
+            out.push(Input::ArbitrationVerdict {
+                allow_master: allow,
+            });
+        }
+        let p = self.trackers.priority_with(group_demotion);
+        if p != self.fed_priority {
+            self.fed_priority = p;
+            out.push(Input::PriorityChange { priority: p });
+        }
+        out
+    }
+
+    /// A reload applied [`Input::PlanReload`]: the core now advertises the
+    /// new configured priority.
+    pub fn reloaded(&mut self, plan: PlanRouter, now: Instant, link_up: impl Fn(&str) -> bool) {
+        let old = std::mem::replace(&mut self.plan, plan);
+        if old.arbitration != self.plan.arbitration {
+            self.arbiter = self.plan.arbitration.as_ref().map(|a| Arbiter::new(a, now));
+            self.fence = self
+                .plan
+                .arbitration
+                .as_ref()
+                .and_then(|a| a.fence.as_ref())
+                .map(|f| FenceGate::new(f.required));
+        }
+        if old.trackers != self.plan.trackers || old.priority != self.plan.priority {
+            self.trackers = Trackers::new(&self.plan.trackers, self.plan.priority, now, &link_up);
+        }
+        self.fed_priority = self.plan.priority;
+    }
+
+    /// Interfaces this member's trackers watch.
+    pub fn tracked_interfaces(&self) -> impl Iterator<Item = &str> {
+        self.plan.trackers.iter().filter_map(|t| match &t.kind {
+            PlanTrackerKind::Interface { interface } => Some(interface.as_str()),
+            PlanTrackerKind::Command { .. } => None,
+        })
+    }
+
+    /// The earliest deadline of the guards.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.arbiter.as_ref().map(Arbiter::next_deadline),
+            self.trackers.next_deadline(),
+            self.fence.as_ref().and_then(FenceGate::next_deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The master this member knows of: itself, or the sender of a fresh
+    /// advert (three intervals plus a second).
+    pub fn master(&self, now: Instant) -> Option<IpAddr> {
+        let fresh = std::time::Duration::from_millis(u64::from(self.plan.advert_interval_cs) * 30)
+            + std::time::Duration::from_secs(1);
+        match self.state() {
+            State::Master => Some(self.plan.source_address),
+            State::Backup => self
+                .last_advert
+                .filter(|(_, p, at)| *p > 0 && now.saturating_since(*at) <= fresh)
+                .map(|(a, _, _)| a),
+            State::Initialize | State::Fault => None,
+        }
+    }
+
+    /// The defences' part of the status.
+    pub fn defences(&self, hooks_pending: usize) -> Value {
+        json!({
+            "effective_priority": self.fed_priority,
+            "arbitration": self.arbiter.as_ref().map(|a| json!({
+                "verdict": a.verdict(),
+                "isolated": a.isolated(),
+                "reference_ips": a.targets(),
+            })),
+            "allow_master": self.allow(),
+            "fence": self.fence,
+            "faults": self.faults,
+            "trackers": self.trackers.list(),
+            "hooks_pending": hooks_pending,
+        })
+    }
+
+    /// One row of the status document.
+    pub fn status_row(&self, now: Instant, hooks_pending: usize) -> Value {
+        json!({
+            "router": self.plan.name,
+            "interface": self.plan.interface,
+            "vrid": self.plan.vrid,
+            "state": state_name(self.state()),
+            "sync_group": self.plan.sync_group,
+            "priority": {
+                "configured": self.plan.priority,
+                "effective": self.fed_priority,
+                "advertised": self.router.priority(),
+            },
+            "master": self.master(now).map(|a| a.to_string()),
+            "arbitration": self.arbiter.as_ref().map(Arbiter::verdict),
+            "trackers": self.trackers.list(),
+            "defences": self.defences(hooks_pending),
+            "counters": self.router.stats(),
+        })
+    }
+}
