@@ -258,24 +258,27 @@ fn scheduler_with_real_probes_inhibits_a_dead_server() {
             lower_threshold: 0,
         }],
     };
-    let (mut sched, errors) = Scheduler::new(&[vs], Instant::now());
+    // The scheduler runs on the shell's clock: microseconds since `origin`.
+    let origin = Instant::now();
+    let clock = || {
+        let us = origin.elapsed().as_micros();
+        vigild::vrrp::Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    };
+    let (mut sched, errors) = Scheduler::new(&[vs], clock());
     assert!(errors.is_empty());
     let mut weights = Vec::new();
     let mut done = 0;
     let end = Instant::now() + Duration::from_secs(10);
     while weights.is_empty() {
         assert!(Instant::now() < end, "no weight change; {done} checks done");
-        let wait = sched
-            .next_deadline()
-            .unwrap()
-            .saturating_duration_since(Instant::now());
+        let wait = sched.next_deadline().unwrap().saturating_since(clock());
         thread::sleep(wait);
-        for action in sched.step(Input::Tick, Instant::now()) {
+        for action in sched.step(Input::Tick, clock()) {
             if let Action::StartCheck { rs, kind, .. } = action {
                 // One server answers once, then nothing listens: refused.
                 let result = run(&kind, SEC);
                 done += 1;
-                for a in sched.step(Input::CheckDone { rs, result }, Instant::now()) {
+                for a in sched.step(Input::CheckDone { rs, result }, clock()) {
                     if let Action::SetWeight {
                         rs: RsId { vs: 0, rs: 0 },
                         weight,

@@ -17,7 +17,7 @@
 //! applying them from the loop never waits on the network.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::{Interest, Registry, Token};
 use serde::Serialize;
@@ -31,6 +31,7 @@ use crate::ipvs::client::{IpvsClient, IpvsError};
 use crate::ipvs::messages::Info;
 use crate::ipvs::reconcile::{Op, Ownership, Presence, reconcile, service_key};
 use crate::log;
+use crate::vrrp::Instant;
 
 /// Probe sockets use tokens from here up; the loop keeps its own below.
 pub const FIRST_PROBE_TOKEN: usize = 1 << 24;
@@ -68,6 +69,9 @@ pub struct Director {
     tokens: BTreeMap<Token, RsId>,
     next_token: usize,
     next_command_poll: Option<Instant>,
+    /// The wall of the public API: callers pass `std::time::Instant`, the
+    /// scheduler runs on [`Instant`] (microseconds since `origin`).
+    origin: std::time::Instant,
     pub counters: DirectorCounters,
 }
 
@@ -77,10 +81,11 @@ impl Director {
     pub fn start(
         vss: Vec<PlanVirtualServer>,
         plan_hash: &str,
-        now: Instant,
+        now: std::time::Instant,
     ) -> Result<Director, IpvsError> {
         let (client, info) = IpvsClient::probe()?;
-        let (sched, errors) = Scheduler::new(&vss, now);
+        let origin = now;
+        let (sched, errors) = Scheduler::new(&vss, Instant::ZERO);
         let mut d = Director {
             vss,
             plan_hash: plan_hash.to_string(),
@@ -93,6 +98,7 @@ impl Director {
             tokens: BTreeMap::new(),
             next_token: FIRST_PROBE_TOKEN,
             next_command_poll: None,
+            origin,
             counters: DirectorCounters::default(),
         };
         d.log(
@@ -162,16 +168,24 @@ impl Director {
         }
     }
 
+    /// The scheduler's time for a caller's `std::time::Instant`.
+    fn at(&self, now: std::time::Instant) -> Instant {
+        let us = now.saturating_duration_since(self.origin).as_micros();
+        Instant::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
     /// When [`Director::on_timer`] must run next.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        match (self.sched.next_deadline(), self.next_command_poll) {
+    pub fn next_deadline(&self) -> Option<std::time::Instant> {
+        let next = match (self.sched.next_deadline(), self.next_command_poll) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        }?;
+        Some(self.origin + next.saturating_since(Instant::ZERO))
     }
 
     /// Timer expiry: poll running commands, start due checks, expire late ones.
-    pub fn on_timer(&mut self, registry: &Registry, now: Instant) {
+    pub fn on_timer(&mut self, registry: &Registry, now: std::time::Instant) {
+        let now = self.at(now);
         let commands: Vec<RsId> = self
             .running
             .iter()
@@ -187,7 +201,8 @@ impl Director {
     }
 
     /// A mio event; returns false when the token is not the director's.
-    pub fn on_event(&mut self, registry: &Registry, token: Token, now: Instant) -> bool {
+    pub fn on_event(&mut self, registry: &Registry, token: Token, now: std::time::Instant) -> bool {
+        let now = self.at(now);
         let Some(id) = self.tokens.get(&token).copied() else {
             return false;
         };
@@ -352,8 +367,9 @@ impl Director {
         &mut self,
         registry: &Registry,
         vss: Vec<PlanVirtualServer>,
-        now: Instant,
+        now: std::time::Instant,
     ) -> Result<(), IpvsError> {
+        let now = self.at(now);
         self.abort_all(registry);
         let (sched, errors) = Scheduler::new(&vss, now);
         for e in errors {

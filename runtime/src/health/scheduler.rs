@@ -24,18 +24,25 @@
 //! check it is told to start ([`Action::StartCheck`]), reports the result
 //! ([`Input::CheckDone`]), and calls [`Scheduler::step`] with
 //! [`Input::Tick`] when [`Scheduler::next_deadline`] passes.
+//!
+//! Time is the runtime's one clock type, [`Instant`]: microseconds on the
+//! shell's monotonic clock, passed in with every call; the scheduler never
+//! reads a clock.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigil_schema::plan::{PlanCheck, PlanRealServerOnFail, PlanVirtualServer};
 
 use super::sha256;
+use crate::vrrp::Instant;
 
 /// A real server: indexes into the plan's `virtual_servers` and that
 /// virtual server's `real_servers`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RsId {
     pub vs: usize,
     pub rs: usize,
@@ -679,7 +686,8 @@ mod tests {
 
     impl Run {
         fn new(vss: &[PlanVirtualServer]) -> Self {
-            let t0 = Instant::now();
+            // Any origin: the scheduler only compares and adds.
+            let t0 = Instant::from_micros(7_000_000);
             let (s, errors) = Scheduler::new(vss, t0);
             assert!(errors.is_empty(), "{errors:?}");
             Run {
@@ -698,7 +706,7 @@ mod tests {
                             "start {}/{} until {}",
                             rs.vs,
                             rs.rs,
-                            (deadline - self.t0).as_millis()
+                            deadline.saturating_since(self.t0).as_millis()
                         )
                     }
                     Action::AbortCheck { rs } => format!("abort {}/{}", rs.vs, rs.rs),
@@ -979,7 +987,7 @@ mod tests {
     fn initial_quorum_from_plan_weights() {
         let (s, _) = Scheduler::new(
             &[vs(&[1], 5, 0, true, PlanRealServerOnFail::Inhibit)],
-            Instant::now(),
+            Instant::ZERO,
         );
         assert!(
             s.sorry_active(0),
@@ -1044,7 +1052,7 @@ mod tests {
     fn bad_check_is_reported_and_left_unchecked() {
         let mut v = vs(&[1], 1, 0, false, PlanRealServerOnFail::Inhibit);
         v.health.as_mut().unwrap().check = PlanCheck::Command { command: vec![] };
-        let (s, errors) = Scheduler::new(&[v], Instant::now());
+        let (s, errors) = Scheduler::new(&[v], Instant::ZERO);
         assert_eq!(
             errors,
             vec!["virtual server `web`: empty check command; not health-checked"]

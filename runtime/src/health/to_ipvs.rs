@@ -106,7 +106,8 @@ mod tests {
     use crate::health::scheduler::{Input, RsId};
     use crate::ipvs::messages::{FwdMethod, ServiceKey};
     use crate::ipvs::reconcile::{Ownership, reconcile};
-    use std::time::{Duration, Instant};
+    use crate::vrrp::Instant;
+    use std::time::Duration;
     use vigil_schema::plan::{
         Family, PlanCheck, PlanHealth, PlanMethod, PlanProtocol, PlanRealServer,
         PlanRealServerOnFail,
@@ -167,7 +168,7 @@ mod tests {
     fn incremental_ops_agree_with_full_reconciliation() {
         for on_fail in [PlanRealServerOnFail::Inhibit, PlanRealServerOnFail::Remove] {
             let vss = plan(on_fail);
-            let t0 = Instant::now();
+            let t0 = Instant::ZERO;
             let (mut sched, _) = Scheduler::new(&vss, t0);
             let (desired, _) = desired_with_health(&vss, &sched, |_| Presence::Active);
             let first = reconcile(&desired, &[], &Ownership::default());
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn presence_is_applied_and_held_entries_kept() {
         let mut vss = plan(PlanRealServerOnFail::Inhibit);
-        let (sched, _) = Scheduler::new(&vss, Instant::now());
+        let (sched, _) = Scheduler::new(&vss, Instant::ZERO);
         let (d, _) = desired_with_health(&vss, &sched, |_| Presence::Inactive);
         assert_eq!(d[0].presence, Presence::Inactive);
         vss[0].scheduler = "bogus".into();
