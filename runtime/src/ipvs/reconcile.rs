@@ -3,21 +3,30 @@
 //! make the kernel match the plan. Pure: no I/O, deterministic order.
 //!
 //! Ownership rules (IPVS tables are shared with other tools, e.g. kube-proxy
-//! or an operator's `ipvsadm`):
-//! * Vigil owns only entries of its plan. A kernel service is ours when its
-//!   identity (family + protocol/address/port, or fwmark) is one of the
-//!   plan's services; a destination inside such a service is ours when its
-//!   address/port is one of that virtual server's real servers or its sorry
-//!   server. This is how entries are re-adopted after a restart: matched,
-//!   compared field by field, and only SET when something differs — never
-//!   deleted and re-created.
-//! * Anything else is foreign and left untouched, even inside a service we
-//!   own (it is reported as a [`Note`]).
-//! * Entries created by this process and later dropped from the plan (a
-//!   reload) are remembered in [`Ownership`] and deleted.
+//! or an operator's `ipvsadm`). Ownership is proven, never guessed from a
+//! matching key:
+//! * A kernel service is ours only when it is in [`Ownership`]: created by
+//!   this process ([`Op::NewService`] makes it ours), or recorded in the
+//!   ledger the previous run persisted (`node::Ledger::ipvs`). That is how
+//!   entries are re-adopted after a restart or a crash: the ledger names
+//!   them, they are compared field by field and only SET where something
+//!   differs — never deleted and re-created.
+//! * A kernel service whose key a plan service uses but that is not ours is
+//!   foreign: never modified, never deleted, whatever the plan or the
+//!   service's presence says. It is reported as [`Note::KeyConflict`] (one
+//!   note per service and pass; callers log the change, not every pass) so
+//!   the operator learns that a hand-made service occupies a planned key.
+//! * Inside a service we own, a destination is ours when its address/port
+//!   is one of that virtual server's real servers or its sorry server, or
+//!   when [`Ownership`] records it; any other destination is foreign, kept
+//!   and reported as [`Note::ForeignDestKept`].
+//! * Services we own that the plan no longer has (a reload, or a plan
+//!   changed while the daemon was down) are deleted.
 //! * A plan entry that cannot be programmed (unknown scheduler, ...) is
 //!   reported as a [`PlanEntryError`]; its kernel entry, if any, is held as
-//!   it is.
+//!   it is ([`Presence::Hold`]), and stays ours if it was.
+//! * The returned [`Reconciliation::owned`] is what is ours once the
+//!   operations have succeeded; persist it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -65,14 +74,16 @@ impl fmt::Display for Op {
 }
 
 /// Whether a plan service is to be programmed now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Presence {
     /// Program it (and its destinations).
     Active,
     /// The plan knows it but it must not be in the kernel now (e.g. only on
-    /// the master of a router we are backup of): delete it if present.
+    /// the master of a router we are backup of): delete it if present and ours.
     Inactive,
-    /// Leave the kernel entry exactly as it is (the plan entry is unusable).
+    /// Leave the kernel entry exactly as it is (the plan entry is unusable,
+    /// or the router it follows has not decided yet); it stays ours if it was.
     Hold,
 }
 
@@ -91,7 +102,8 @@ pub struct DesiredService {
     pub claimed_dests: BTreeSet<DestKey>,
 }
 
-/// What this process created or adopted.
+/// The IPVS entries this daemon created (and, through the ledger, the ones
+/// a previous run created and never deleted).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ownership {
     pub services: BTreeSet<ServiceKey>,
@@ -101,8 +113,11 @@ pub struct Ownership {
 /// Facts worth a log line that need no operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
-    /// A kernel service matching the plan was taken over (after a restart).
-    Adopted(ServiceKey),
+    /// A service this daemon does not own (an operator's `ipvsadm`, another
+    /// tool, or a run whose ledger was lost) occupies the key of plan
+    /// service `name`: it is left exactly as it is, and the plan service is
+    /// not programmed while it is there.
+    KeyConflict { key: ServiceKey, name: String },
     /// A destination nobody in the plan claims, inside a service we own.
     ForeignDestKept(ServiceKey, DestKey),
     /// Two plan entries share one identity; the second was ignored.
@@ -112,7 +127,12 @@ pub enum Note {
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::Adopted(k) => write!(f, "adopted existing IPVS service {k}"),
+            Note::KeyConflict { key, name } => write!(
+                f,
+                "IPVS service {key} exists but was not created by vigild; virtual server \
+                 `{name}` is not programmed and the service is left untouched (delete it, \
+                 e.g. with ipvsadm, to let vigild program it)"
+            ),
             Note::ForeignDestKept(k, d) => {
                 write!(
                     f,
@@ -381,7 +401,7 @@ pub fn desired_from_plan_all(
 }
 
 /// Computes the operations turning `current` into `desired`, touching only
-/// entries owned per the module rules.
+/// entries `owned` proves are ours (module rules).
 pub fn reconcile(
     desired: &[DesiredService],
     current: &[KernelService],
@@ -403,9 +423,19 @@ pub fn reconcile(
             continue;
         }
         let cur = by_key.get(&key);
+        let ours = owned.services.contains(&key);
+        if cur.is_some() && !ours {
+            out.notes.push(Note::KeyConflict {
+                key,
+                name: d.name.clone(),
+            });
+            continue;
+        }
         match d.presence {
             Presence::Hold => {
-                if owned.services.contains(&key) {
+                // Held as it is; ours only while it exists (a vanished entry
+                // is re-created, and owned again, once the plan can say how).
+                if cur.is_some() {
                     out.owned.services.insert(key);
                     out.owned
                         .dests
@@ -427,9 +457,6 @@ pub fn reconcile(
                     }
                     continue;
                 };
-                if !owned.services.contains(&key) {
-                    out.notes.push(Note::Adopted(key));
-                }
                 if cur.service != d.service {
                     out.ops.push(Op::SetService(d.service.clone()));
                 }
@@ -454,7 +481,7 @@ pub fn reconcile(
             }
         }
     }
-    // Services this process created that the plan no longer has.
+    // Services we own that the plan no longer has.
     for key in &owned.services {
         if !seen.contains(key) && by_key.contains_key(key) {
             deletions.push(Op::DelService(*key));
@@ -532,6 +559,24 @@ mod tests {
         desired_from_plan(v).unwrap()
     }
 
+    /// The ownership a ledger records for services created from `ds`.
+    fn ledger(ds: &[&DesiredService]) -> Ownership {
+        let mut o = Ownership::default();
+        for d in ds {
+            o.services.insert(d.service.key);
+            o.dests
+                .extend(d.dests.iter().map(|x| (d.service.key, x.key)));
+        }
+        o
+    }
+
+    fn conflict(d: &DesiredService) -> Note {
+        Note::KeyConflict {
+            key: d.service.key,
+            name: d.name.clone(),
+        }
+    }
+
     fn dk(addr: &str, port: u16) -> DestKey {
         DestKey {
             addr: addr.parse().unwrap(),
@@ -557,45 +602,109 @@ mod tests {
     }
 
     #[test]
-    fn matching_kernel_needs_nothing_and_is_adopted_after_restart() {
+    fn restart_with_ledger_readopts_without_delete_or_recreate() {
         let d = desired(&web());
-        let r = reconcile(
-            std::slice::from_ref(&d),
-            &[kernel_of(&d)],
-            &Ownership::default(),
+        let first = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
+        // A crash; the kernel keeps everything; an operator nudged a weight
+        // meanwhile. The new process reads `first.owned` from the ledger.
+        let mut k = kernel_of(&d);
+        k.dests[1].weight = 7;
+        let r = reconcile(std::slice::from_ref(&d), &[k], &first.owned);
+        assert_eq!(
+            r.ops,
+            vec![Op::SetDest(d.service.key, d.dests[1].clone())],
+            "only the drifted field is set"
         );
-        assert!(r.ops.is_empty(), "{:?}", r.ops);
-        assert_eq!(r.notes, vec![Note::Adopted(d.service.key)]);
-        assert_eq!(r.owned.services.len(), 1);
-        // A second pass with the ownership now known: no note, no op.
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
+        assert_eq!(r.owned, first.owned);
+        // Nothing drifted: nothing to do.
         let again = reconcile(std::slice::from_ref(&d), &[kernel_of(&d)], &r.owned);
         assert!(again.ops.is_empty() && again.notes.is_empty());
         assert_eq!(again.owned, r.owned);
     }
 
     #[test]
-    fn adopted_service_with_other_scheduler_is_set_not_recreated() {
+    fn foreign_service_on_a_planned_key_is_untouched_and_reported() {
+        let d = desired(&web());
+        // Hand-made with `ipvsadm`: same key, another scheduler, a
+        // destination the plan claims at another weight and one it does not.
+        let mut k = kernel_of(&d);
+        k.service.scheduler = "rr".into();
+        k.dests[0].weight = 9;
+        k.dests.push(Dest {
+            key: dk("10.0.7.7", 80),
+            fwd: FwdMethod::Route,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        });
+        for presence in [Presence::Active, Presence::Inactive, Presence::Hold] {
+            let mut d = d.clone();
+            d.presence = presence;
+            let r = reconcile(
+                std::slice::from_ref(&d),
+                std::slice::from_ref(&k),
+                &Ownership::default(),
+            );
+            assert!(r.ops.is_empty(), "{presence:?}: {:?}", r.ops);
+            assert_eq!(
+                r.notes,
+                vec![conflict(&d)],
+                "{presence:?}: once per service"
+            );
+            assert_eq!(r.owned, Ownership::default(), "{presence:?}: never adopted");
+        }
+        // Once the operator deletes it, the plan service is created (and ours).
+        let r = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
+        assert_eq!(r.ops.len(), 3);
+        assert!(r.owned.services.contains(&d.service.key));
+        assert_eq!(
+            conflict(&d).to_string(),
+            "IPVS service TCP 10.0.0.1:80 exists but was not created by vigild; virtual server \
+             `web` is not programmed and the service is left untouched (delete it, e.g. with \
+             ipvsadm, to let vigild program it)"
+        );
+    }
+
+    #[test]
+    fn service_in_the_ledger_but_dropped_from_the_plan_is_deleted() {
+        let web = desired(&web());
+        let b = desired(&vs("b", "10.0.0.2", 80, "rr", vec![rs("10.0.3.1", 80, 1)]));
+        // The plan lost `web` while the daemon was down.
+        let r = reconcile(
+            std::slice::from_ref(&b),
+            &[kernel_of(&web), kernel_of(&b)],
+            &ledger(&[&web, &b]),
+        );
+        assert_eq!(r.ops, vec![Op::DelService(web.service.key)]);
+        assert_eq!(r.owned, ledger(&[&b]));
+        assert!(r.notes.is_empty());
+    }
+
+    #[test]
+    fn owned_service_with_other_scheduler_is_set_not_recreated() {
         let d = desired(&web());
         let mut k = kernel_of(&d);
         k.service.scheduler = "rr".into();
-        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        let r = reconcile(std::slice::from_ref(&d), &[k], &ledger(&[&d]));
         assert_eq!(r.ops, vec![Op::SetService(d.service.clone())]);
     }
 
     #[test]
     fn weight_change_is_one_set_dest() {
         let d = desired(&web());
+        let owned = ledger(&[&d]);
         let mut k = kernel_of(&d);
         k.dests[1].weight = 7;
-        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        let r = reconcile(std::slice::from_ref(&d), &[k], &owned);
         assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[1].clone())]);
         let mut k = kernel_of(&d);
         k.dests[0].upper_threshold = 9;
-        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        let r = reconcile(std::slice::from_ref(&d), &[k], &owned);
         assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[0].clone())]);
         let mut k = kernel_of(&d);
         k.dests[0].fwd = FwdMethod::Masq;
-        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        let r = reconcile(std::slice::from_ref(&d), &[k], &owned);
         assert_eq!(r.ops, vec![Op::SetDest(d.service.key, d.dests[0].clone())]);
     }
 
@@ -610,7 +719,7 @@ mod tests {
         let r = reconcile(
             std::slice::from_ref(&d),
             &[kernel_of(&full)],
-            &Ownership::default(),
+            &ledger(&[&full]),
         );
         assert_eq!(r.ops, vec![Op::DelDest(d.service.key, dk("10.0.1.3", 80))]);
         assert!(!r.owned.dests.contains(&(d.service.key, dk("10.0.1.3", 80))));
@@ -644,7 +753,7 @@ mod tests {
         let r = reconcile(
             std::slice::from_ref(&d),
             &[k, kernel_of(&foreign_svc)],
-            &Ownership::default(),
+            &ledger(&[&d]),
         );
         assert!(r.ops.is_empty(), "{:?}", r.ops);
         assert!(
@@ -673,13 +782,30 @@ mod tests {
             r.ops,
             vec![Op::DelDest(after.service.key, dk("10.0.1.3", 80))]
         );
-        // Without the memory (fresh process) it would be foreign: kept.
+        // A ledger that owns the service but not that destination (e.g. an
+        // operator added it by hand): foreign, kept and reported.
+        let service_only = Ownership {
+            services: BTreeSet::from([after.service.key]),
+            dests: BTreeSet::new(),
+        };
+        let r = reconcile(
+            std::slice::from_ref(&after),
+            &[kernel_of(&before)],
+            &service_only,
+        );
+        assert!(r.ops.is_empty(), "{:?}", r.ops);
+        assert_eq!(
+            r.notes,
+            vec![Note::ForeignDestKept(after.service.key, dk("10.0.1.3", 80))]
+        );
+        // Without any ledger (fresh process, lost file) the whole service is foreign.
         let r = reconcile(
             std::slice::from_ref(&after),
             &[kernel_of(&before)],
             &Ownership::default(),
         );
         assert!(r.ops.is_empty());
+        assert_eq!(r.notes, vec![conflict(&after)]);
     }
 
     #[test]
@@ -697,18 +823,34 @@ mod tests {
     }
 
     #[test]
-    fn inactive_service_is_deleted_when_present() {
+    fn inactive_service_is_deleted_when_present_and_ours() {
         let mut d = desired(&web());
         d.presence = Presence::Inactive;
-        let r = reconcile(
-            std::slice::from_ref(&d),
-            &[kernel_of(&d)],
-            &Ownership::default(),
-        );
+        let r = reconcile(std::slice::from_ref(&d), &[kernel_of(&d)], &ledger(&[&d]));
         assert_eq!(r.ops, vec![Op::DelService(d.service.key)]);
-        let r = reconcile(std::slice::from_ref(&d), &[], &Ownership::default());
-        assert!(r.ops.is_empty());
         assert!(r.owned.services.is_empty());
+        let r = reconcile(std::slice::from_ref(&d), &[], &ledger(&[&d]));
+        assert!(r.ops.is_empty());
+        assert!(r.owned.services.is_empty(), "gone: no longer ours");
+    }
+
+    #[test]
+    fn held_service_stays_ours_while_it_exists() {
+        let mut d = desired(&web());
+        let owned = ledger(&[&d]);
+        d.presence = Presence::Hold;
+        let mut k = kernel_of(&d);
+        k.dests[0].weight = 9;
+        let r = reconcile(std::slice::from_ref(&d), &[k], &owned);
+        assert!(r.ops.is_empty(), "held: not even a SET: {:?}", r.ops);
+        assert_eq!(r.owned, owned);
+        let r = reconcile(std::slice::from_ref(&d), &[], &owned);
+        assert!(r.ops.is_empty());
+        assert_eq!(
+            r.owned,
+            Ownership::default(),
+            "vanished while held: not ours any more"
+        );
     }
 
     #[test]
@@ -837,11 +979,16 @@ mod tests {
             2,
             "the sorry server is not programmed by default"
         );
-        // A sorry server left in the kernel from before a restart is ours: removed.
+        // A sorry server left in the kernel from before a restart is ours
+        // (the plan claims it inside a service the ledger owns): removed.
         let mut k = kernel_of(&d);
         k.dests
             .push(dest_from_plan(&v, v.sorry_server.as_ref().unwrap()));
-        let r = reconcile(std::slice::from_ref(&d), &[k], &Ownership::default());
+        let service_only = Ownership {
+            services: BTreeSet::from([d.service.key]),
+            dests: BTreeSet::new(),
+        };
+        let r = reconcile(std::slice::from_ref(&d), &[k], &service_only);
         assert_eq!(r.ops, vec![Op::DelDest(d.service.key, dk("10.0.2.1", 80))]);
     }
 
