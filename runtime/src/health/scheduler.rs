@@ -12,6 +12,12 @@
 //! Real servers start UP, as in keepalived: a restarted director keeps
 //! serving at once rather than waiting for `rise` checks.
 //!
+//! A plan reload keeps what is known ([`Scheduler::carry_over`]): a real
+//! server found again (same virtual-server name, address and port) with the
+//! same check and timing keeps its up/down state and streaks, and its running
+//! check keeps running when its [`RsId`] is unchanged; anything else starts
+//! fresh. A virtual server found again by name keeps its quorum state.
+//!
 //! Per virtual server, quorum with hysteresis (keepalived semantics): with
 //! `alive` the sum of the plan weights of UP real servers, quorum is lost
 //! when `alive == 0 || alive < quorum - hysteresis` and regained when
@@ -29,6 +35,7 @@
 //! shell's monotonic clock, passed in with every call; the scheduler never
 //! reads a clock.
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -194,7 +201,7 @@ pub enum Input {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Timing {
     interval: Duration,
     timeout: Duration,
@@ -397,6 +404,116 @@ impl Scheduler {
                 None => r.next_at,
             })
             .min()
+    }
+
+    /// Builds the state for a reloaded plan `vss`, carrying health over from
+    /// `prev` (the scheduler of the previous plan) at `now`.
+    ///
+    /// A real server of the new plan is matched with one of `prev` by
+    /// (virtual-server name, address, port), duplicates in plan order. When
+    /// both have the same resolved check and the same interval, timeout,
+    /// rise and fall, it keeps its up/down state, its streaks and its next
+    /// check time; a running check keeps running if the server's [`RsId`]
+    /// is unchanged, and is restarted at `now` under the new id otherwise
+    /// (its old id is aborted). Everything else starts as in
+    /// [`Scheduler::new`]. A virtual server found again by name keeps its
+    /// quorum state, then the quorum rule is applied to the carried health.
+    ///
+    /// Returns the scheduler, the check-resolution errors (as
+    /// [`Scheduler::new`]) and the actions for the shell: first an
+    /// [`Action::AbortCheck`] for every running check of `prev` (by its old
+    /// id) that does not keep running, then an [`Action::Log`] per quorum
+    /// transition. No IPVS action: the caller reconciles the whole table.
+    pub fn carry_over(
+        prev: &Scheduler,
+        vss: &[PlanVirtualServer],
+        now: Instant,
+    ) -> (Self, Vec<String>, Vec<Action>) {
+        let (mut next, errors) = Scheduler::new(vss, now);
+        let mut by_identity: BTreeMap<(&str, IpAddr, u16), VecDeque<RsId>> = BTreeMap::new();
+        for (vs, v) in prev.vss.iter().enumerate() {
+            for (rs, r) in v.rss.iter().enumerate() {
+                by_identity
+                    .entry((v.name.as_str(), r.addr, r.port))
+                    .or_default()
+                    .push_back(RsId { vs, rs });
+            }
+        }
+        let mut kept_running = BTreeSet::new();
+        for (vs, v) in next.vss.iter_mut().enumerate() {
+            for (rs, r) in v.rss.iter_mut().enumerate() {
+                let Some(old_id) = by_identity
+                    .get_mut(&(v.name.as_str(), r.addr, r.port))
+                    .and_then(VecDeque::pop_front)
+                else {
+                    continue;
+                };
+                let old_v = &prev.vss[old_id.vs];
+                let old = &old_v.rss[old_id.rs];
+                let same_check = v.timing.is_some()
+                    && old_v.timing == v.timing
+                    && r.kind.is_some()
+                    && old.kind == r.kind;
+                if !same_check {
+                    continue;
+                }
+                r.up = old.up;
+                r.ok_streak = old.ok_streak;
+                r.fail_streak = old.fail_streak;
+                match old.running {
+                    Some(deadline) if old_id == (RsId { vs, rs }) => {
+                        r.running = Some(deadline);
+                        r.next_at = None;
+                        kept_running.insert(old_id);
+                    }
+                    Some(_) => r.next_at = Some(now),
+                    None => r.next_at = old.next_at,
+                }
+            }
+        }
+        let mut actions: Vec<Action> = prev
+            .running()
+            .into_iter()
+            .filter(|id| !kept_running.contains(id))
+            .map(|rs| Action::AbortCheck { rs })
+            .collect();
+        for vs in 0..next.vss.len() {
+            let Some(old) = prev.vss.iter().find(|o| o.name == next.vss[vs].name) else {
+                continue;
+            };
+            if next.vss[vs].rss.is_empty() {
+                continue; // no health to judge: keeps the state `new` gave it
+            }
+            next.vss[vs].quorum_up = old.quorum_up;
+            let mut quorum = Vec::new();
+            next.update_quorum(vs, &mut quorum);
+            actions.extend(quorum.into_iter().filter(|a| matches!(a, Action::Log(_))));
+        }
+        (next, errors, actions)
+    }
+
+    /// The real servers whose check is running, in id order.
+    pub fn running(&self) -> Vec<RsId> {
+        self.vss
+            .iter()
+            .enumerate()
+            .flat_map(|(vs, v)| {
+                v.rss
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.running.is_some())
+                    .map(move |(rs, _)| RsId { vs, rs })
+            })
+            .collect()
+    }
+
+    /// Whether a check of this real server is running (a result for it is
+    /// expected).
+    pub fn is_running(&self, rs: RsId) -> bool {
+        self.vss
+            .get(rs.vs)
+            .and_then(|v| v.rss.get(rs.rs))
+            .is_some_and(|r| r.running.is_some())
     }
 
     /// Whether a real server is currently considered up.
@@ -699,7 +816,23 @@ mod tests {
 
         fn at(&mut self, ms: u64, input: Input) -> &mut Self {
             let now = self.t0 + Duration::from_millis(ms);
-            for a in self.s.step(input, now) {
+            let actions = self.s.step(input, now);
+            self.render(ms, actions);
+            self
+        }
+
+        /// A plan reload at `ms`: the scheduler is rebuilt from the old one.
+        fn reload(&mut self, ms: u64, vss: &[PlanVirtualServer]) -> &mut Self {
+            let now = self.t0 + Duration::from_millis(ms);
+            let (s, errors, actions) = Scheduler::carry_over(&self.s, vss, now);
+            assert!(errors.is_empty(), "{errors:?}");
+            self.s = s;
+            self.render(ms, actions);
+            self
+        }
+
+        fn render(&mut self, ms: u64, actions: Vec<Action>) {
+            for a in actions {
                 let line = match a {
                     Action::StartCheck { rs, deadline, .. } => {
                         format!(
@@ -722,7 +855,6 @@ mod tests {
                 };
                 self.log.push(format!("{ms}: {line}"));
             }
-            self
         }
 
         fn tick(&mut self, ms: u64) -> &mut Self {
@@ -970,6 +1102,147 @@ mod tests {
             r.take(),
             vec!["2: log virtual server web: real server 10.0.1.2:80 down (connection refused)"]
         );
+    }
+
+    const RS0: RsId = RsId { vs: 0, rs: 0 };
+    const RS1: RsId = RsId { vs: 0, rs: 1 };
+    const RS2: RsId = RsId { vs: 0, rs: 2 };
+
+    /// rs0 (10.0.1.1) DOWN after two failures, rs1 (10.0.1.2) checked
+    /// once OK and its second check running until 1510.
+    fn one_down_one_running() -> (Run, PlanVirtualServer) {
+        let v = vs(&[1, 1], 1, 0, false, PlanRealServerOnFail::Inhibit);
+        let mut r = Run::new(std::slice::from_ref(&v));
+        r.tick(0).fail(10, 0).ok(10, 1).tick(1010).fail(1020, 0);
+        assert_eq!(r.s.is_up(RS0), Some(false));
+        assert!(r.s.is_running(RS1));
+        r.take();
+        (r, v)
+    }
+
+    #[test]
+    fn reload_keeps_a_down_server_down_and_a_running_check_running() {
+        let (mut r, mut v) = one_down_one_running();
+        v.real_servers.push(rs(3, 1)); // a new real server at the end
+        v.real_servers[1].weight = 4; // weights are not part of the check
+        r.reload(1030, std::slice::from_ref(&v));
+        assert!(r.take().is_empty(), "nothing aborted, no quorum change");
+        assert_eq!(r.s.is_up(RS0), Some(false), "still down: no weight back");
+        assert_eq!(
+            r.s.effective_dests(0),
+            vec![
+                EffectiveDest { rs: 0, weight: 0 },
+                EffectiveDest { rs: 1, weight: 4 },
+                EffectiveDest { rs: 2, weight: 1 },
+            ]
+        );
+        assert!(r.s.is_running(RS1), "the running check keeps running");
+        // Only the new server starts now; rs0 keeps its slot at 2020.
+        r.tick(1040);
+        assert_eq!(r.take(), vec!["1040: start 0/2 until 1540"]);
+        r.ok(1050, 1).ok(1050, 2);
+        assert!(!r.s.is_running(RS1), "its result was taken");
+        assert_eq!(
+            r.s.next_deadline(),
+            Some(r.t0 + Duration::from_millis(2020))
+        );
+        // rs0 comes back after `rise` (2) successes, as without the reload.
+        r.tick(2020).ok(2030, 0).tick(3030).ok(3040, 0);
+        assert_eq!(
+            r.take(),
+            vec![
+                "2020: start 0/0 until 2520",
+                "3030: start 0/0 until 3530",
+                "3030: start 0/1 until 3530",
+                "3030: start 0/2 until 3530",
+                "3040: log virtual server web: real server 10.0.1.1:80 up",
+                "3040: weight 0/0 = 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn reload_keeps_streaks() {
+        let v = vs(&[1], 1, 0, false, PlanRealServerOnFail::Inhibit);
+        let mut r = Run::new(std::slice::from_ref(&v));
+        r.tick(0).fail(10, 0); // one failure of fall 2
+        r.reload(20, std::slice::from_ref(&v));
+        r.tick(1010).fail(1020, 0);
+        assert_eq!(
+            r.take()[1..],
+            [
+                "1010: start 0/0 until 1510",
+                "1020: log virtual server web: real server 10.0.1.1:80 down (connection refused)",
+                "1020: weight 0/0 = 0",
+                "1020: log virtual server web: quorum lost (alive weight 0 < quorum 1)",
+            ],
+            "the failure before the reload counts"
+        );
+    }
+
+    #[test]
+    fn reload_restarts_moved_checks_and_forgets_changed_ones() {
+        let (mut r, v) = one_down_one_running();
+        // A server inserted first: 10.0.1.1 is now 0/1, 10.0.1.2 is 0/2.
+        let mut moved = v.clone();
+        moved.real_servers.insert(0, rs(9, 1));
+        r.reload(1030, std::slice::from_ref(&moved));
+        assert_eq!(r.take(), vec!["1030: abort 0/1"], "old id of 10.0.1.2");
+        assert_eq!(r.s.is_up(RS1), Some(false), "10.0.1.1 is still down");
+        assert_eq!(r.s.is_up(RS0), Some(true), "the new one starts up");
+        r.tick(1030);
+        assert_eq!(
+            r.take(),
+            vec!["1030: start 0/0 until 1530", "1030: start 0/2 until 1530"],
+            "the new server and the moved running check start at once"
+        );
+        // Another interval: the check changed, so everything starts fresh.
+        let mut slower = moved.clone();
+        slower.health.as_mut().unwrap().interval_ms = 2000;
+        r.reload(1040, std::slice::from_ref(&slower));
+        assert_eq!(r.take(), vec!["1040: abort 0/0", "1040: abort 0/2"]);
+        assert_eq!(r.s.is_up(RS1), Some(true), "fresh: up again");
+        assert!(r.s.running().is_empty());
+        // Same for a changed check kind or a changed port of one server.
+        let (mut r, mut v) = one_down_one_running();
+        v.real_servers[0].port = 8080;
+        r.reload(1030, std::slice::from_ref(&v));
+        assert_eq!(r.s.is_up(RS0), Some(true), "another port: another server");
+        assert!(r.s.is_running(RS1));
+        let (mut r, mut v) = one_down_one_running();
+        v.health.as_mut().unwrap().check = PlanCheck::Tcp { port: Some(81) };
+        r.reload(1030, std::slice::from_ref(&v));
+        assert_eq!(r.take(), vec!["1030: abort 0/1"]);
+        assert_eq!(r.s.is_up(RS0), Some(true));
+    }
+
+    #[test]
+    fn reload_keeps_quorum_state_and_logs_its_transitions() {
+        let mut v = vs(&[1, 1, 1], 2, 0, true, PlanRealServerOnFail::Inhibit);
+        v.health.as_mut().unwrap().fall = 1;
+        let mut r = Run::new(std::slice::from_ref(&v));
+        r.tick(0).fail(1, 0).fail(2, 1);
+        assert!(r.s.sorry_active(0));
+        r.take();
+        r.reload(3, std::slice::from_ref(&v));
+        assert!(r.take().is_empty(), "same plan: no transition");
+        assert!(r.s.sorry_active(0), "still on the sorry server");
+        assert!(r.s.is_running(RS2), "0/2 still checking");
+        v.quorum = 1;
+        r.reload(4, std::slice::from_ref(&v));
+        assert_eq!(
+            r.take(),
+            vec!["4: log virtual server web: quorum regained (alive weight 1, quorum 1)"],
+            "no IPVS action: the caller reconciles"
+        );
+        assert!(!r.s.sorry_active(0));
+        // A renamed virtual server is another one: fresh.
+        v.name = "www".into();
+        v.quorum = 2;
+        r.reload(5, std::slice::from_ref(&v));
+        assert_eq!(r.take(), vec!["5: abort 0/2"]);
+        assert!(!r.s.sorry_active(0));
+        assert_eq!(r.s.is_up(RS0), Some(true));
     }
 
     #[test]
