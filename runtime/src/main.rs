@@ -12,13 +12,15 @@ use vigild::event_loop::Daemon;
 use vigild::plan_load::{load_plan, this_host};
 use vigild::vrrp::RouterConfig;
 
-const USAGE: &str = "usage: vigild --plan FILE [--host NAME] [--control-socket PATH]\n       vigild --check-plan FILE\n       vigild status [--socket PATH] [--json]";
+const USAGE: &str = "usage: vigild --plan FILE [--host NAME] [--control-socket PATH] [--state-dir DIR] [--record FILE]\n       vigild --check-plan FILE\n       vigild status [--socket PATH] [--json]";
 
 enum Mode {
     Run {
         plan: PathBuf,
         host: Option<String>,
         control: PathBuf,
+        state_dir: Option<PathBuf>,
+        record: Option<PathBuf>,
     },
     Check {
         plan: PathBuf,
@@ -31,6 +33,8 @@ fn parse_args() -> Result<Mode, String> {
     let mut check = None;
     let mut host = None;
     let mut control = PathBuf::from(vigild::control::DEFAULT_SOCKET);
+    let mut state_dir = None;
+    let mut record = None;
     while let Some(a) = args.next() {
         let mut value = |flag: &str| args.next().ok_or_else(|| format!("{flag} needs a value"));
         match a.as_str() {
@@ -38,6 +42,8 @@ fn parse_args() -> Result<Mode, String> {
             "--check-plan" => check = Some(PathBuf::from(value("--check-plan")?)),
             "--host" => host = Some(value("--host")?),
             "--control-socket" => control = PathBuf::from(value("--control-socket")?),
+            "--state-dir" => state_dir = Some(PathBuf::from(value("--state-dir")?)),
+            "--record" => record = Some(PathBuf::from(value("--record")?)),
             "--help" | "-h" => return Err(String::new()),
             "--version" | "-V" => {
                 println!("vigild {}", env!("CARGO_PKG_VERSION"));
@@ -51,6 +57,8 @@ fn parse_args() -> Result<Mode, String> {
             plan,
             host,
             control,
+            state_dir,
+            record,
         }),
         (None, Some(plan)) => Ok(Mode::Check { plan }),
         (Some(_), Some(_)) => Err("use either --plan or --check-plan".into()),
@@ -118,7 +126,13 @@ fn check(plan: PathBuf) -> ExitCode {
     }
 }
 
-fn run(plan: PathBuf, host: Option<String>, control: PathBuf) -> ExitCode {
+fn run(
+    plan: PathBuf,
+    host: Option<String>,
+    control: PathBuf,
+    state_dir: Option<PathBuf>,
+    record: Option<PathBuf>,
+) -> ExitCode {
     let host = match this_host(host.as_deref()) {
         Ok(h) => h,
         Err(e) => {
@@ -133,7 +147,15 @@ fn run(plan: PathBuf, host: Option<String>, control: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut daemon = match Daemon::start(&plan, &host, loaded) {
+    // The ledger lives next to the status socket unless told otherwise
+    // (the unit's runtime directory, /run/vigild, which a reboot clears
+    // together with the kernel state it describes).
+    let state_dir = state_dir.unwrap_or_else(|| {
+        control
+            .parent()
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+    });
+    let mut daemon = match Daemon::start(&plan, &host, loaded, &state_dir, record.as_deref()) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("vigild: cannot start: {e}");
@@ -161,7 +183,9 @@ fn main() -> ExitCode {
             plan,
             host,
             control,
-        }) => run(plan, host, control),
+            state_dir,
+            record,
+        }) => run(plan, host, control, state_dir, record),
         Ok(Mode::Check { plan }) => check(plan),
         Err(msg) => {
             if !msg.is_empty() {

@@ -593,10 +593,29 @@ fn sighup_reload_and_sigusr1_dump() {
         "{}",
         lab.log("ha1")
     );
-    // Changed plan: restarted (resigns, then starts again and becomes master).
+    // Changed priority, same identity: applied in place, the VIP never moves.
     edited_plan(&lab, "v3_100ms_ha1.json", |v| {
         v["routers"][0]["priority"] = 200.into();
         v["topology_hash"] = "test-reloaded".into();
+    });
+    lab.signal(c, Signal::SIGHUP);
+    let start = std::time::Instant::now();
+    let mut reloaded = false;
+    while start.elapsed() < Duration::from_secs(2) {
+        assert!(
+            lab.holds(1, VIP),
+            "VIP left during an in-place reload\n{}",
+            lab.log("ha1")
+        );
+        reloaded |= lab.log("ha1").contains(r#""reloaded":["vi77"]"#);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(reloaded, "{}", lab.log("ha1"));
+    // Changed identity (VRID): restarted (resigns, starts again, becomes master).
+    edited_plan(&lab, "v3_100ms_ha1.json", |v| {
+        v["routers"][0]["priority"] = 200.into();
+        v["routers"][0]["vrid"] = 79.into();
+        v["topology_hash"] = "test-restarted".into();
     });
     lab.signal(c, Signal::SIGHUP);
     assert!(
@@ -610,7 +629,7 @@ fn sighup_reload_and_sigusr1_dump() {
     assert!(
         lab.wait_for(Duration::from_secs(3), || lab.log("ha1").lines().any(|l| l
             .contains(r#""to":"master""#)
-            && l.contains("test-reloaded")))
+            && l.contains("test-restarted")))
             .is_some(),
         "{}",
         lab.log("ha1")

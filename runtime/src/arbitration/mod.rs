@@ -31,7 +31,6 @@
 //! with [`Arbiter::on_reply`]; the sequence number ties them together, so a
 //! late reply to an abandoned probe is ignored.
 
-pub mod driver;
 pub mod fence;
 
 use std::net::IpAddr;

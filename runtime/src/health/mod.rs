@@ -6,9 +6,12 @@
 //!   non-blocking TCP connect, HTTP/1.0 GET, external commands;
 //! * [`sha256`] — body digests for HTTP checks;
 //! * [`to_ipvs`] — scheduler actions and health state as IPVS operations;
-//! * [`director`] — all of it as one component for the event loop.
+//! * [`director`] — all of it as one component (being replaced by the node's
+//!   director core and [`executor`]);
+//! * [`executor`] — the shell side: the IPVS connection and running probes.
 
 pub mod director;
+pub mod executor;
 pub mod probe;
 pub mod scheduler;
 pub mod sha256;

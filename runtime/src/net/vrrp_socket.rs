@@ -142,6 +142,11 @@ impl VrrpSocket {
         Ok(())
     }
 
+    /// The interface index the socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
     pub fn family(&self) -> Family {
         self.family
     }

@@ -217,6 +217,7 @@ impl Member {
             "trackers": self.trackers.list(),
             "defences": self.defences(hooks_pending),
             "counters": self.router.stats(),
+            "stats": self.router.stats(),
         })
     }
 }

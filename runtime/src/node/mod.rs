@@ -119,6 +119,8 @@ pub struct Node {
     /// Notify queues, kept after a router is removed until its hooks ran.
     hooks: BTreeMap<RouterId, (String, NotifyQueue)>,
     ledger: Ledger,
+    /// Stale addresses whose removal was asked at start.
+    stale: BTreeSet<Address>,
     director: Option<DirectorCore>,
     unattributed: Stats,
     pub counters: NodeCounters,
@@ -152,6 +154,7 @@ impl Node {
                 format: LEDGER_FORMAT,
                 ..Ledger::default()
             },
+            stale: BTreeSet::new(),
             director: None,
             unattributed: Stats::default(),
             counters: NodeCounters::default(),
@@ -376,11 +379,9 @@ impl Node {
                 .iter()
                 .any(|l| l.interface == a.interface && l.address == a.address);
             if ours {
-                self.counters.stale_addresses_removed += 1;
-                self.log(
-                    "stale_vip",
-                    json!({"interface": a.interface, "address": a.address.to_string(), "prefix_len": a.prefix_len, "label": a.label, "action": "remove"}),
-                );
+                // Logged as `stale_vip_removed` with the kernel's answer.
+                self.stale.insert(a.clone());
+                self.ledger.addresses.push(a.clone());
                 self.out.push(Command::RemoveAddress(a.clone()));
                 continue;
             }
@@ -1033,6 +1034,16 @@ impl Node {
         }
         let what = if added { "add" } else { "remove" };
         let ok = !matches!(outcome, AddrOutcome::Failed { .. });
+        if !added && self.stale.remove(&address) {
+            if ok {
+                self.counters.stale_addresses_removed += 1;
+            }
+            self.log(
+                "stale_vip_removed",
+                json!({"interface": address.interface, "address": address.address.to_string(),
+                       "prefix_len": address.prefix_len, "label": address.label, "ok": ok, "outcome": outcome}),
+            );
+        }
         self.log(
             if ok { "address" } else { "error" },
             json!({"what": format!("{what} address"), "interface": address.interface, "address": address.address.to_string(),

@@ -308,6 +308,9 @@ impl Lab {
             ])
             .arg(plan)
             .args(["--host", host])
+            // Each lab keeps its daemons' ledgers (and nothing else shares them).
+            .arg("--state-dir")
+            .arg(self.dir.join("state"))
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
