@@ -347,13 +347,16 @@ impl Scheduler {
                             let offset = Duration::from_millis(h.warmup_ms) * i as u32 / n;
                             next_at = Some(now + offset);
                         }
-                        Err(e) => {
+                        // The check is the virtual server's: one error for all
+                        // its real servers.
+                        Err(e) if timing.is_some() => {
                             errors.push(format!(
                                 "virtual server `{}`: {e}; not health-checked",
                                 vs.name
                             ));
                             timing = None;
                         }
+                        Err(_) => {}
                     }
                 }
                 rss.push(RsState {
@@ -1323,7 +1326,7 @@ mod tests {
 
     #[test]
     fn bad_check_is_reported_and_left_unchecked() {
-        let mut v = vs(&[1], 1, 0, false, PlanRealServerOnFail::Inhibit);
+        let mut v = vs(&[1, 1], 1, 0, false, PlanRealServerOnFail::Inhibit);
         v.health.as_mut().unwrap().check = PlanCheck::Command { command: vec![] };
         let (s, errors) = Scheduler::new(&[v], Instant::ZERO);
         assert_eq!(
