@@ -1322,13 +1322,14 @@ impl Node {
                 .iter()
                 .map(|v| Self::vip_address(&m.plan, v.address))
                 .collect();
-            self.feed(id, Input::PlanReload { config });
-            self.drain();
+            // The new plan first: the VIPs the core adds take its prefixes.
             let now = self.now;
             let links = &self.links;
             if let Some(m) = self.members.get_mut(&id) {
                 m.reloaded(p.clone(), now, |i| Self::link_up(links, i));
             }
+            self.feed(id, Input::PlanReload { config });
+            self.drain();
             // Same address, new prefix or label: replace it in place.
             if was_master {
                 let plan = self.members[&id].plan.clone();

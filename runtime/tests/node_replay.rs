@@ -1,0 +1,263 @@
+//! Whole-daemon replay: each directory under `tests/node_replay/` is one
+//! scenario for one [`Node`] (every router, guard, sync group and the
+//! reload diff together), in the style of `tests/replay` (one router).
+//!
+//! * `plan.json`: the host's plan, as `vigil build` writes it; other
+//!   `*.json` files of the directory are plans a `reload` step names;
+//! * `input.jsonl`: one step per line, `{"at_us": N, ...}` with one of
+//!   - `"event": <Event>` fed as is (the first step is usually `Start`),
+//!   - `"advert": {"interface", "src", "priority", "vrid", "interval_cs", "addresses"}`:
+//!     a valid VRRPv3 IPv4 advert from `src`, emitted to bytes and fed as
+//!     `Event::Vrrp` (through `rx::decode` and `classify`, as in vigild),
+//!   - `"reload": "file.json"`: `Event::Reload` with that plan,
+//!   - `"tick": true`: `Event::Tick` (also fed automatically, before a
+//!     step, for every deadline that passed);
+//!
+//!   and optionally `"expect": {"router": "State", ...}`, the states that
+//!   must hold after the step (checked even when goldens are rewritten).
+//! * The harness answers what a kernel would: `AddAddress`/`RemoveAddress`
+//!   from an address table (so the node's ledger is exercised); processes
+//!   are answered by explicit `ProcessExited` steps.
+//! * `expected.jsonl`: per step the event, the commands and the states.
+//!
+//! `VIGIL_UPDATE_GOLDENS=1 cargo test -p vigild --test node_replay`
+//! rewrites the expected files; review the diff before committing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use vigil_schema::plan::{Family, Plan};
+use vigild::node::{AddrOutcome, Address, Command, Event, Node};
+use vigild::vrrp::Instant;
+use vigild::wire::IpMeta;
+use vigild::wire::vrrp::{Auth, Centis, MULTICAST_V4, Repr, Version};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    at_us: u64,
+    #[serde(default)]
+    event: Option<Event>,
+    #[serde(default)]
+    advert: Option<Advert>,
+    #[serde(default)]
+    reload: Option<String>,
+    #[serde(default)]
+    tick: bool,
+    #[serde(default)]
+    expect: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advert {
+    interface: String,
+    src: Ipv4Addr,
+    vrid: u8,
+    priority: u8,
+    #[serde(default = "default_interval")]
+    interval_cs: u16,
+    /// The VIPs the advert lists (a member's adverts list the router's).
+    #[serde(default)]
+    addresses: Vec<IpAddr>,
+}
+
+fn default_interval() -> u16 {
+    100
+}
+
+struct Kernel {
+    addresses: BTreeSet<(String, IpAddr)>,
+}
+
+impl Kernel {
+    fn answer(&mut self, cmd: &Command) -> Option<Event> {
+        let (a, add): (&Address, bool) = match cmd {
+            Command::AddAddress(a) => (a, true),
+            Command::RemoveAddress(a) => (a, false),
+            _ => return None,
+        };
+        let key = (a.interface.clone(), a.address);
+        let changed = if add {
+            self.addresses.insert(key)
+        } else {
+            self.addresses.remove(&key)
+        };
+        Some(Event::AddressResult {
+            address: a.clone(),
+            added: add,
+            outcome: if changed {
+                AddrOutcome::Done
+            } else {
+                AddrOutcome::Unchanged
+            },
+        })
+    }
+}
+
+fn load_plan(path: &Path) -> Plan {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn advert_event(a: &Advert) -> Event {
+    let repr = Repr {
+        version: Version::V3,
+        vrid: a.vrid,
+        priority: a.priority,
+        advert_interval: Centis(a.interval_cs),
+        auth: Auth::None,
+        addresses: a.addresses.clone(),
+    };
+    let src = IpAddr::V4(a.src);
+    let dst = IpAddr::V4(MULTICAST_V4);
+    let payload = repr.to_bytes(src, dst).expect("emit advert");
+    Event::Vrrp {
+        interface: a.interface.clone(),
+        family: Family::Ipv4,
+        ip: IpMeta { src, dst, ttl: 255 },
+        payload,
+    }
+}
+
+/// Feeds one event, answering kernel requests; returns every (event,
+/// commands) pair of the turn.
+fn turn(node: &mut Node, kernel: &mut Kernel, event: Event, now: Instant) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut pending = vec![event];
+    while let Some(e) = pending.pop() {
+        let cmds = node.handle(e.clone(), now);
+        let mut answers: Vec<Event> = cmds.iter().filter_map(|c| kernel.answer(c)).collect();
+        answers.reverse();
+        out.push(json!({"event": e, "commands": cmds}));
+        pending.extend(answers);
+    }
+    out
+}
+
+fn run_case(dir: &Path) -> Result<(), String> {
+    let plan = load_plan(&dir.join("plan.json"));
+    let host = plan.host.clone();
+    let mut node = Node::new(&host, plan, BTreeMap::new());
+    let mut kernel = Kernel {
+        addresses: BTreeSet::new(),
+    };
+    let input = fs::read_to_string(dir.join("input.jsonl")).map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        if line.trim().is_empty() || line.trim_start().starts_with("//") {
+            continue;
+        }
+        let step: Step =
+            serde_json::from_str(line).map_err(|e| format!("input line {}: {e}", n + 1))?;
+        let at = Instant(step.at_us);
+        // Deadlines that passed before this step, in order.
+        while let Some(d) = node.next_deadline().filter(|d| *d < at) {
+            for t in turn(&mut node, &mut kernel, Event::Tick, d) {
+                lines.push(json!({"at_us": d, "auto": true, "turn": t}));
+            }
+        }
+        let event = if let Some(e) = step.event {
+            if let Event::Start { addresses, .. } = &e {
+                // The kernel holds what the start says it holds.
+                kernel
+                    .addresses
+                    .extend(addresses.iter().map(|a| (a.interface.clone(), a.address)));
+            }
+            e
+        } else if let Some(a) = &step.advert {
+            advert_event(a)
+        } else if let Some(file) = &step.reload {
+            Event::Reload {
+                plan: Box::new(load_plan(&dir.join(file))),
+                passwords: BTreeMap::new(),
+            }
+        } else if step.tick {
+            Event::Tick
+        } else {
+            return Err(format!("input line {}: no event", n + 1));
+        };
+        let turns = turn(&mut node, &mut kernel, event, at);
+        let states: BTreeMap<String, String> = node
+            .states()
+            .into_iter()
+            .map(|(r, s)| (r, format!("{s:?}")))
+            .collect();
+        for t in turns {
+            lines.push(json!({"at_us": step.at_us, "turn": t}));
+        }
+        lines.push(json!({"at_us": step.at_us, "states": states}));
+        for (router, want) in &step.expect {
+            let got = states
+                .get(router)
+                .cloned()
+                .unwrap_or_else(|| "absent".into());
+            if &got != want {
+                failures.push(format!(
+                    "input line {}: router {router} is {got}, expected {want}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    lines.push(json!({"final": {"addresses": kernel.addresses, "ledger": node.ledger()}}));
+    let got: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let expected_path = dir.join("expected.jsonl");
+    if std::env::var_os("VIGIL_UPDATE_GOLDENS").is_some() {
+        fs::write(&expected_path, &got).map_err(|e| e.to_string())?;
+    } else {
+        let want = fs::read_to_string(&expected_path).map_err(|e| {
+            format!(
+                "{}: {e} (VIGIL_UPDATE_GOLDENS=1 creates it)",
+                expected_path.display()
+            )
+        })?;
+        if want != got {
+            let (i, (w, g)) = want
+                .lines()
+                .zip(got.lines())
+                .enumerate()
+                .find(|(_, (w, g))| w != g)
+                .unwrap_or((
+                    want.lines().count().min(got.lines().count()),
+                    ("<end>", "<end>"),
+                ));
+            failures.push(format!(
+                "expected.jsonl differs at line {}:\n  want {w}\n  got  {g}",
+                i + 1
+            ));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+#[test]
+fn node_replay_cases() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node_replay");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
+        .expect("tests/node_replay")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no cases");
+    let mut failed = Vec::new();
+    for d in &dirs {
+        if let Err(e) = run_case(d) {
+            failed.push(format!(
+                "{}:\n{e}",
+                d.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
