@@ -388,37 +388,105 @@ fn guest_bad_entries_are_reported_clearly() {
     assert_eq!(owned.len(), 2);
 }
 
-/// Drives a director with a mio loop until `done` holds (or 10 s pass).
-fn drive(
-    d: &mut vigild::health::director::Director,
-    poll: &mut mio::Poll,
-    done: impl Fn(&vigild::health::director::Director) -> bool,
-) {
-    let mut events = mio::Events::with_capacity(16);
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !done(d) {
-        assert!(
-            std::time::Instant::now() < end,
-            "director did not converge: {:?}",
-            d.counters
-        );
-        let wait = d
-            .next_deadline()
-            .map(|t| t.saturating_duration_since(std::time::Instant::now()))
-            .unwrap_or(std::time::Duration::from_millis(100))
-            .min(std::time::Duration::from_millis(100));
-        poll.poll(&mut events, Some(wait)).unwrap();
-        let now = std::time::Instant::now();
-        for e in events.iter() {
+/// The event loop's part for the director: the core's IPVS and probe
+/// commands go to the executor, its answers back to the core.
+struct Shell {
+    core: vigild::node::director::DirectorCore,
+    io: vigild::health::executor::HealthIo,
+    poll: mio::Poll,
+    origin: std::time::Instant,
+}
+
+impl Shell {
+    fn start(vss: Vec<PlanVirtualServer>, ledger: Ownership) -> Shell {
+        let origin = std::time::Instant::now();
+        let (core, cmds) =
+            vigild::node::director::DirectorCore::new(vss, ledger, vigild::vrrp::Instant::ZERO);
+        let io = vigild::health::executor::HealthIo::open(1 << 24).expect("IPVS in the guest");
+        let mut shell = Shell {
+            core,
+            io,
+            poll: mio::Poll::new().unwrap(),
+            origin,
+        };
+        shell.run(cmds);
+        shell
+    }
+
+    fn now(&self) -> vigild::vrrp::Instant {
+        vigild::vrrp::Instant::from_micros(self.origin.elapsed().as_micros() as u64)
+    }
+
+    /// Carries out commands; every IPVS operation must succeed.
+    fn run(&mut self, cmds: Vec<vigild::node::Command>) {
+        use vigild::node::Command;
+        let mut queue: std::collections::VecDeque<Command> = cmds.into();
+        while let Some(cmd) = queue.pop_front() {
+            if !matches!(
+                cmd,
+                Command::StartProbe { .. }
+                    | Command::AbortProbe { .. }
+                    | Command::IpvsDump
+                    | Command::IpvsApply { .. }
+            ) {
+                continue; // logs
+            }
+            let now = self.now();
+            let (events, logs) = self.io.execute(&cmd, self.poll.registry(), now);
+            for (event, fields) in logs {
+                assert_ne!(event, "ipvs_error", "{fields}");
+            }
+            for e in events {
+                queue.extend(self.feed(e));
+            }
+        }
+    }
+
+    fn feed(&mut self, e: vigild::node::Event) -> Vec<vigild::node::Command> {
+        use vigild::node::Event;
+        let now = self.now();
+        match e {
+            Event::ProbeDone { rs, result } => self.core.on_probe_done(rs, result, now),
+            Event::IpvsDumped { result } => self.core.on_ipvs_dumped(result, now),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Runs the loop until `done` holds (or 10 s pass).
+    fn drive(&mut self, done: impl Fn(&vigild::node::director::DirectorCore) -> bool) {
+        let mut events = mio::Events::with_capacity(16);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !done(&self.core) {
             assert!(
-                d.on_event(poll.registry(), e.token(), now),
-                "foreign token {:?}",
-                e.token()
+                std::time::Instant::now() < end,
+                "director did not converge: {:?}",
+                self.core.counters()
             );
+            self.poll
+                .poll(&mut events, Some(std::time::Duration::from_millis(10)))
+                .unwrap();
+            let now = self.now();
+            let tokens: Vec<mio::Token> = events.iter().map(|e| e.token()).collect();
+            let mut answers = Vec::new();
+            for t in tokens {
+                assert!(self.io.owns(t), "foreign token {t:?}");
+                answers.extend(self.io.on_ready(t, self.poll.registry(), now));
+            }
+            answers.extend(self.io.poll(self.poll.registry(), now));
+            for e in answers {
+                let cmds = self.feed(e);
+                self.run(cmds);
+            }
+            if self.core.next_deadline().is_some_and(|t| t <= now) {
+                let cmds = self.core.tick(now);
+                self.run(cmds);
+            }
         }
-        if d.next_deadline().is_some_and(|t| t <= now) {
-            d.on_timer(poll.registry(), now);
-        }
+    }
+
+    fn role(&mut self, router: &str, state: vigild::vrrp::State) {
+        let cmds = self.core.set_master(router, state, self.now());
+        self.run(cmds);
     }
 }
 
@@ -426,8 +494,8 @@ fn drive(
 #[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
 fn guest_director_health_quorum_sorry_server_and_mastership() {
     use vigil_schema::plan::{PlanCheck, PlanHealth};
-    use vigild::health::director::Director;
     use vigild::health::scheduler::RsId;
+    use vigild::vrrp::State;
 
     reset();
     // 127.0.0.1:P answers, 127.0.0.2:P refuses: quorum 2 of weights 1+1 is lost.
@@ -452,8 +520,7 @@ fn guest_director_health_quorum_sorry_server_and_mastership() {
     kept.real_servers = vec![rs("10.0.1.1", 53, 1)];
     kept.keep_on_stop = true;
 
-    let mut poll = mio::Poll::new().unwrap();
-    let mut d = Director::start(vec![web, gated, kept], "test", std::time::Instant::now()).unwrap();
+    let mut d = Shell::start(vec![web, gated, kept], Ownership::default());
     let got = listing();
     assert!(
         got.contains(&"-> 127.0.0.2:80 Route 1".to_string()),
@@ -461,12 +528,12 @@ fn guest_director_health_quorum_sorry_server_and_mastership() {
     );
     assert!(
         !got.iter().any(|l| l.contains("10.0.0.2:80")),
-        "gated service absent while backup: {got:?}"
+        "gated service absent while its router is undecided: {got:?}"
     );
 
-    drive(&mut d, &mut poll, |d| d.scheduler().sorry_active(0));
-    assert_eq!(d.scheduler().is_up(RsId { vs: 0, rs: 0 }), Some(true));
-    assert_eq!(d.scheduler().is_up(RsId { vs: 0, rs: 1 }), Some(false));
+    d.drive(|c| c.scheduler().sorry_active(0));
+    assert_eq!(d.core.scheduler().is_up(RsId { vs: 0, rs: 0 }), Some(true));
+    assert_eq!(d.core.scheduler().is_up(RsId { vs: 0, rs: 1 }), Some(false));
     let got = listing();
     for line in [
         "-> 127.0.0.1:80 Route 0".to_string(),
@@ -476,12 +543,13 @@ fn guest_director_health_quorum_sorry_server_and_mastership() {
         assert!(got.contains(&line), "missing {line:?} in {got:?}");
     }
 
-    d.set_master("vr1", true).unwrap();
+    d.role("vr1", State::Master);
     assert!(listing().contains(&"TCP 10.0.0.2:80 rr".to_string()));
-    d.set_master("vr1", false).unwrap();
+    d.role("vr1", State::Backup);
     assert!(!listing().iter().any(|l| l.contains("10.0.0.2:80")));
 
-    d.shutdown(poll.registry());
+    let cmds = d.core.shutdown(d.now());
+    d.run(cmds);
     assert_eq!(
         listing(),
         vec![
@@ -490,43 +558,51 @@ fn guest_director_health_quorum_sorry_server_and_mastership() {
         ],
         "only the keep_on_stop service remains"
     );
+    assert_eq!(d.core.ownership().services.len(), 1, "kept: still ours");
     assert!(
-        d.counters.checks_started >= 2 && d.counters.ipvs_errors == 0,
-        "{:?}",
-        d.counters
+        d.core.counters().checks_started >= 2 && d.io.counters.ipvs_errors == 0,
+        "{:?} {:?}",
+        d.core.counters(),
+        d.io.counters
     );
     drop(listener);
 }
 
 #[test]
 #[ignore = "needs a kernel with IPVS; run by ipvs_in_a_vm"]
-fn guest_director_restart_adopts_and_reload_deletes_dropped_services() {
-    use vigild::health::director::Director;
-
+fn guest_director_restart_readopts_from_the_ledger_and_reload_deletes_dropped_services() {
     reset();
-    let now = std::time::Instant::now;
-    let crashed = Director::start(plan(), "test", now()).unwrap();
-    assert_eq!(crashed.counters.ipvs_ops, 3 + 5);
+    let crashed = Shell::start(plan(), Ownership::default());
+    assert_eq!(crashed.core.counters().ipvs_ops, 3 + 5);
+    let ledger = crashed.core.ownership().clone();
     // A crash: no shutdown, the kernel keeps everything.
     std::mem::forget(crashed);
-    let poll = mio::Poll::new().unwrap();
-    let mut d = Director::start(plan(), "test", now()).unwrap();
+    // Without the ledger nothing is provably ours: untouched, reported.
+    let lost = Shell::start(plan(), Ownership::default());
+    assert_eq!(lost.core.counters().ipvs_ops, 0);
+    assert_eq!(lost.core.counters().key_conflicts, 3);
+    assert!(lost.core.ownership().services.is_empty());
+    drop(lost);
+    let mut d = Shell::start(plan(), ledger.clone());
     assert_eq!(
-        d.counters.ipvs_ops, 0,
-        "a restart adopts without re-creating anything"
+        d.core.counters().ipvs_ops,
+        0,
+        "a restart re-adopts without re-creating anything"
     );
-    assert_eq!(d.owned().services.len(), 3);
+    assert_eq!(d.core.ownership(), &ledger);
     assert_eq!(sorted(listing()), sorted(expected_initial()));
 
     let mut smaller = plan();
     smaller.remove(0); // dns
-    d.reload(poll.registry(), smaller, now()).unwrap();
-    assert_eq!(d.counters.ipvs_ops, 1, "{:?}", d.counters);
+    let cmds = d.core.reload(smaller, d.now());
+    d.run(cmds);
+    assert_eq!(d.core.counters().ipvs_ops, 1, "{:?}", d.core.counters());
     assert!(
         !listing().iter().any(|l| l.starts_with("UDP")),
         "{:?}",
         listing()
     );
-    d.shutdown(poll.registry());
+    let cmds = d.core.shutdown(d.now());
+    d.run(cmds);
     assert!(listing().is_empty(), "{:?}", listing());
 }

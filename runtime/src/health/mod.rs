@@ -6,11 +6,11 @@
 //!   non-blocking TCP connect, HTTP/1.0 GET, external commands;
 //! * [`sha256`] — body digests for HTTP checks;
 //! * [`to_ipvs`] — scheduler actions and health state as IPVS operations;
-//! * [`director`] — all of it as one component (being replaced by the node's
-//!   director core and [`executor`]);
 //! * [`executor`] — the shell side: the IPVS connection and running probes.
+//!
+//! The decisions (what to check and when, what the kernel table must hold)
+//! are the node's director core, `crate::node::director`.
 
-pub mod director;
 pub mod executor;
 pub mod probe;
 pub mod scheduler;
