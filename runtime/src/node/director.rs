@@ -44,7 +44,8 @@
 //!   a dump: the kernel the answer describes is the kernel the
 //!   reconciliation changes.
 //! * **Dumps** are coalesced (one in flight). A failed dump is retried after
-//!   [`DUMP_RETRY`]; one unanswered for [`DUMP_ANSWER_TIMEOUT`] is asked
+//!   [`DUMP_RETRY`], doubling while they keep failing (up to
+//!   [`DUMP_RETRY_MAX`]); one unanswered for [`DUMP_ANSWER_TIMEOUT`] is asked
 //!   again. Answers nobody waits for are counted and ignored.
 //! * **Notes** (a foreign service on a planned key, a foreign destination, a
 //!   duplicate plan key) are logged when they appear, not on every pass.
@@ -72,8 +73,10 @@ use crate::ipvs::reconcile::{
 };
 use crate::vrrp::{Instant, State};
 
-/// After a failed dump, ask again this much later.
+/// After a failed dump, ask again this much later; the delay doubles with
+/// each failure in a row, up to [`DUMP_RETRY_MAX`].
 pub const DUMP_RETRY: Duration = Duration::from_secs(1);
+pub const DUMP_RETRY_MAX: Duration = Duration::from_secs(60);
 /// A dump not answered within this is asked again.
 pub const DUMP_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -155,6 +158,8 @@ pub struct DirectorCore {
     owned: Ownership,
     roles: BTreeMap<String, Role>,
     table: Table,
+    /// The wait before the next retry of a failed dump.
+    retry_delay: Duration,
     /// The notes of the last reconciliation (logged when new).
     notes: BTreeSet<String>,
     counters: DirectorCounters,
@@ -180,6 +185,7 @@ impl DirectorCore {
             owned,
             roles: BTreeMap::new(),
             table: Table::InSync,
+            retry_delay: DUMP_RETRY,
             notes: BTreeSet::new(),
             counters: DirectorCounters::default(),
         };
@@ -205,16 +211,17 @@ impl DirectorCore {
             Ok(current) => {
                 self.reconcile(&current, &mut out);
                 self.table = Table::InSync;
+                self.retry_delay = DUMP_RETRY;
             }
             Err(error) => {
                 self.counters.dump_errors += 1;
-                self.table = Table::Retry {
-                    at: now + DUMP_RETRY,
-                };
+                let delay = self.retry_delay;
+                self.retry_delay = (delay * 2).min(DUMP_RETRY_MAX);
+                self.table = Table::Retry { at: now + delay };
                 out.push(Command::log(
                     "ipvs_error",
                     json!({"what": "dump", "error": error,
-                           "retry_in_ms": DUMP_RETRY.as_millis() as u64}),
+                           "retry_in_ms": delay.as_millis() as u64}),
                 ));
             }
         }
@@ -1138,18 +1145,36 @@ mod tests {
             core.tick(at(1001)).contains(&Command::IpvsDump),
             "retried after 1 s"
         );
+        // Failing again: the wait doubles.
+        let cmds = core.on_ipvs_dumped(Err("still".into()), at(1001));
+        assert!(
+            matches!(&cmds[..], [Command::Log { fields, .. }] if fields["retry_in_ms"] == 2000)
+        );
+        assert!(!core.tick(at(3000)).contains(&Command::IpvsDump));
+        assert!(core.tick(at(3001)).contains(&Command::IpvsDump));
         // Never answered: asked again after DUMP_ANSWER_TIMEOUT.
-        assert!(!core.tick(at(6000)).contains(&Command::IpvsDump));
-        assert!(core.tick(at(6001)).contains(&Command::IpvsDump));
+        assert!(!core.tick(at(8000)).contains(&Command::IpvsDump));
+        assert!(core.tick(at(8001)).contains(&Command::IpvsDump));
         let c = core.counters();
         assert_eq!(
             (c.dump_errors, c.dumps_unanswered, c.dumps_requested),
-            (1, 1, 3)
+            (2, 1, 4)
         );
         // An answer nobody waits for is ignored: the second one here.
-        assert!(!core.on_ipvs_dumped(Ok(vec![]), at(6002)).is_empty());
-        assert!(core.on_ipvs_dumped(Ok(vec![]), at(6003)).is_empty());
+        assert!(!core.on_ipvs_dumped(Ok(vec![]), at(8002)).is_empty());
+        assert!(core.on_ipvs_dumped(Ok(vec![]), at(8003)).is_empty());
         assert_eq!(core.counters().stale_dumps, 1);
+        // A success resets the wait.
+        assert!(
+            core.reload(vec![web()], at(9000))
+                .contains(&Command::IpvsDump)
+        );
+        let cmds = core.on_ipvs_dumped(Err("again".into()), at(9001));
+        assert!(
+            matches!(&cmds[..], [Command::Log { fields, .. }] if fields["retry_in_ms"] == 1000)
+        );
+        assert!(core.tick(at(10001)).contains(&Command::IpvsDump));
+        assert!(!core.on_ipvs_dumped(Ok(vec![]), at(10002)).is_empty());
         assert_eq!(core.status()["sync"], "in_sync");
     }
 
