@@ -172,11 +172,13 @@ impl Daemon {
                 Interest::READABLE,
             )
             .map_err(|e| io_err("register link monitor", e))?;
-        let health = if loaded.plan.virtual_servers.is_empty() {
-            None
+        // Without virtual servers IPVS is opened on first use (a reload
+        // may add some, a ledger may own services to delete).
+        let health = Some(if loaded.plan.virtual_servers.is_empty() {
+            HealthIo::new(tokens::FIRST_PROBE)
         } else {
-            Some(HealthIo::open(tokens::FIRST_PROBE).map_err(|e| io_err("IPVS", e))?)
-        };
+            HealthIo::open(tokens::FIRST_PROBE).map_err(|e| io_err("IPVS", e))?
+        });
         if let Err(e) = std::fs::create_dir_all(state_dir) {
             return Err(io_err(
                 &format!("state directory {}", state_dir.display()),

@@ -351,7 +351,8 @@ impl Node {
             self.add_member(r);
         }
         self.ensure_sockets();
-        if !self.plan.virtual_servers.is_empty() {
+        // Also with no virtual server left: what the ledger owns goes.
+        if !self.plan.virtual_servers.is_empty() || !self.ledger.ipvs.services.is_empty() {
             let (d, cmds) = DirectorCore::new(
                 self.plan.virtual_servers.clone(),
                 self.ledger.ipvs.clone(),
@@ -1425,6 +1426,7 @@ impl Node {
             let cmds = d.shutdown(now);
             self.out.extend(cmds);
         }
+        self.persist_ipvs();
         self.out.push(Command::Stopped);
     }
 
