@@ -116,7 +116,9 @@ pub fn family_of(addr: &IpAddr) -> Family {
 }
 
 /// Transport protocol of an address/port service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Protocol {
     Tcp,
     Udp,
@@ -146,7 +148,9 @@ impl Protocol {
 }
 
 /// What identifies a virtual service in the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ServiceKey {
     /// (protocol, virtual address, port); the family is the address's.
     Addr {
@@ -213,7 +217,9 @@ pub struct Service {
 }
 
 /// What identifies a destination within a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct DestKey {
     pub addr: IpAddr,
     pub port: u16,
