@@ -92,3 +92,8 @@ fn unknown_key_with_suggestion() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn unsafe_name() {
+    insta::assert_snapshot!(human("V0106/bad.toml"));
+}

@@ -62,6 +62,7 @@ pub mod tracker_weight_out_of_range;
 pub mod unicast_member_without_address;
 pub mod unknown_member_host;
 pub mod unknown_segment;
+pub mod unsafe_name;
 pub mod unsupported_version;
 pub mod vip_outside_segment;
 pub mod virtual_server_address_not_vip;
@@ -104,6 +105,7 @@ pub static ALL: &[&Lint] = &[
     &segment_definition_conflict::LINT,
     &duplicate_definition::LINT,
     &vrid_out_of_range::LINT,
+    &unsafe_name::LINT,
     &unsupported_version::LINT,
     &advert_interval_out_of_range::LINT,
     &ipv6_requires_v3::LINT,
