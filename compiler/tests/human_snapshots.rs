@@ -97,3 +97,13 @@ fn unknown_key_with_suggestion() {
 fn unsafe_name() {
     insta::assert_snapshot!(human("V0106/bad.toml"));
 }
+
+#[test]
+fn empty_file() {
+    insta::assert_snapshot!(human("V0107/bad"));
+}
+
+#[test]
+fn empty_topology() {
+    insta::assert_snapshot!(human("V0108/bad.toml"));
+}
