@@ -99,7 +99,33 @@ pub fn outputs(
                 .map_err(|e| e.to_string())?,
         ),
     );
+    check_paths(&tree)?;
     Ok(tree)
+}
+
+/// Refuses a tree with a path that could resolve outside the output
+/// directory: every path must be relative and made only of safe file names
+/// (no `..`, no root, no leading `.`, nothing but letters, digits, `-`, `_`,
+/// `.`). The `unsafe-name` lint reports the names this would catch with
+/// their place in the topology; this check holds even if it did not run.
+pub fn check_paths(tree: &Tree) -> Result<(), String> {
+    for path in tree.keys() {
+        let safe = path.components().count() > 0
+            && path.components().all(|c| match c {
+                std::path::Component::Normal(part) => {
+                    part.to_str().is_some_and(crate::names::is_safe_file_name)
+                }
+                _ => false,
+            });
+        if !safe {
+            return Err(format!(
+                "refusing to write {:?}: output paths must stay inside the output directory \
+                 and consist of safe names (see `vigil explain unsafe-name`)",
+                path.display().to_string()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Files that differ between `dir` and `tree` (missing, changed or extra).
@@ -189,6 +215,7 @@ pub fn write_tree(out: &Path, tree: &Tree) -> Result<(), String> {
 }
 
 fn write_all(root: &Path, tree: &Tree) -> std::io::Result<()> {
+    check_paths(tree).map_err(std::io::Error::other)?;
     std::fs::create_dir_all(root)?;
     for (rel, file) in tree {
         let path = root.join(rel);

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::source::{SourceMap, Span};
+use crate::source::{SourceFile, SourceMap, Span};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,19 +128,20 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
 /// A [`Diagnostic`] with its source text, as a `miette::Diagnostic`.
 ///
 /// miette draws labels against one source; labels in another file than the
-/// primary one become related reports, each with its own file.
-pub struct MietteReport {
+/// primary one become related reports, each with its own file. The source
+/// is borrowed, never copied, and read through [`IndexedSource`].
+pub struct MietteReport<'a> {
     title: String,
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: miette::NamedSource<String>,
+    source: IndexedSource<'a>,
     labels: Vec<miette::LabeledSpan>,
-    related: Vec<MietteReport>,
+    related: Vec<MietteReport<'a>>,
 }
 
-impl MietteReport {
-    pub fn new(diagnostic: &Diagnostic, sources: &SourceMap) -> Self {
+impl<'a> MietteReport<'a> {
+    pub fn new(diagnostic: &Diagnostic, sources: &'a SourceMap) -> Self {
         let file = diagnostic.primary.span.file;
         let mut labels = vec![miette::LabeledSpan::new_primary_with_span(
             diagnostic.primary.message.clone(),
@@ -155,19 +156,17 @@ impl MietteReport {
                     span,
                 ));
             } else {
-                let other = sources.file(label.span.file);
                 related.push(MietteReport {
                     title: label.message.clone().unwrap_or_default(),
                     code: None,
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: miette::NamedSource::new(other.name.clone(), other.text.clone()),
+                    source: IndexedSource(sources.file(label.span.file)),
                     labels: vec![miette::LabeledSpan::new_primary_with_span(None, span)],
                     related: Vec::new(),
                 });
             }
         }
-        let primary = sources.file(file);
         MietteReport {
             title: diagnostic.message.clone(),
             code: Some(format!("{}({})", diagnostic.code, diagnostic.name)),
@@ -177,10 +176,78 @@ impl MietteReport {
                 Severity::Info => miette::Severity::Advice,
             },
             help: diagnostic.help.clone(),
-            source: miette::NamedSource::new(primary.name.clone(), primary.text.clone()),
+            source: IndexedSource(sources.file(file)),
             labels,
             related,
         }
+    }
+}
+
+/// A source file as miette reads it, through the file's line index.
+///
+/// miette's own `SourceCode` for strings scans the text from its start for
+/// every span it reads, so rendering n diagnostics of a large file cost
+/// O(n × file size). This one hands miette only the lines around the span
+/// (found by binary search) and lets miette's algorithm run on that window,
+/// so the result is the same, apart from the column of the `[file:line:col]`
+/// header, which counts characters here (like the JSON and GitHub outputs)
+/// where miette counts bytes.
+pub struct IndexedSource<'a>(pub &'a SourceFile);
+
+impl miette::SourceCode for IndexedSource<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let file = self.0;
+        let text = file.text.as_bytes();
+        let start = span.offset();
+        let end = start.saturating_add(span.len());
+        if end > text.len() {
+            // miette's own reader may panic here; spans are clamped to the
+            // file before they get here, so this is never reached.
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        // One line more on each side than miette needs: the window starts
+        // at a line start before every context line, and ends after the
+        // line at which miette stops reading (or at the end of the text).
+        let first_line = file
+            .line_index(start)
+            .saturating_sub(context_lines_before.saturating_add(1));
+        let last_line = file
+            .line_index(end)
+            .saturating_add(context_lines_after)
+            .saturating_add(2);
+        let lo = file.line_start(first_line);
+        let hi = file.line_start(last_line.saturating_add(1));
+        let window: &'b [u8] = &text[lo..hi];
+        let local = miette::SourceSpan::new(start.saturating_sub(lo).into(), span.len());
+        let contents = <[u8] as miette::SourceCode>::read_span(
+            window,
+            &local,
+            context_lines_before,
+            context_lines_after,
+        )?;
+        // miette's column is the number of bytes between the last line
+        // break and the span (or 0); count those bytes as characters.
+        let bytes = contents.column();
+        let column = file
+            .text
+            .get(start.saturating_sub(bytes)..start)
+            .map_or(bytes, |before| before.chars().count());
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            file.name.clone(),
+            contents.data(),
+            miette::SourceSpan::new(
+                (contents.span().offset() + lo).into(),
+                contents.span().len(),
+            ),
+            contents.line() + first_line,
+            column,
+            contents.line_count() + first_line,
+        )))
     }
 }
 
@@ -192,7 +259,7 @@ fn source_span(sources: &SourceMap, span: &Span) -> miette::SourceSpan {
     (start, end - start).into()
 }
 
-impl fmt::Debug for MietteReport {
+impl fmt::Debug for MietteReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MietteReport")
             .field("title", &self.title)
@@ -201,15 +268,15 @@ impl fmt::Debug for MietteReport {
     }
 }
 
-impl fmt::Display for MietteReport {
+impl fmt::Display for MietteReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.title)
     }
 }
 
-impl std::error::Error for MietteReport {}
+impl std::error::Error for MietteReport<'_> {}
 
-impl miette::Diagnostic for MietteReport {
+impl miette::Diagnostic for MietteReport<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.code
             .as_ref()
@@ -237,5 +304,81 @@ impl miette::Diagnostic for MietteReport {
                 self.related.iter().map(|r| r as &dyn miette::Diagnostic),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miette::SourceCode;
+
+    /// What miette reads for a span, comparable (for ASCII text, where
+    /// columns in bytes and in characters agree).
+    type Read = Option<(Vec<u8>, usize, usize, usize, usize, usize)>;
+
+    fn read(source: &dyn SourceCode, span: (usize, usize), before: usize, after: usize) -> Read {
+        source.read_span(&span.into(), before, after).ok().map(|c| {
+            (
+                c.data().to_vec(),
+                c.span().offset(),
+                c.span().len(),
+                c.line(),
+                c.column(),
+                c.line_count(),
+            )
+        })
+    }
+
+    #[test]
+    fn indexed_source_reads_what_miette_reads() {
+        let texts = [
+            String::new(),
+            "a".to_string(),
+            "\n".to_string(),
+            "\n\n\n".to_string(),
+            "[router.www]\nsegment = \"front\"\nvrid = 51\n\nvips = []\n".to_string(),
+            "k = 1\r\nv = 2\r\n\r\nw = 3".to_string(),
+            (0..40).map(|i| format!("line{i} = {i}\n")).collect(),
+        ];
+        let mut compared = 0;
+        for text in &texts {
+            let file = SourceFile::new("t.toml", text.clone());
+            let indexed = IndexedSource(&file);
+            let len = text.len();
+            for start in 0..=len + 1 {
+                for width in [0, 1, 2, 5, 13, 40, 400] {
+                    for (before, after) in [(0, 0), (1, 1), (2, 2), (0, 3), (3, 0), (1, 0)] {
+                        let mine = read(&indexed, (start, width), before, after);
+                        if start + width > len {
+                            assert_eq!(mine, None);
+                            continue;
+                        }
+                        let theirs = read(&text.as_str(), (start, width), before, after);
+                        assert_eq!(
+                            mine, theirs,
+                            "{text:?} span ({start}, {width}) context ({before}, {after})"
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000);
+    }
+
+    #[test]
+    fn header_columns_count_characters() {
+        let file = SourceFile::new("t.toml", "name = \"é\" # x\nvrid = 5\n");
+        let indexed = IndexedSource(&file);
+        // The `#` after a two-byte character: byte 12, 0-based column 11.
+        let at = file.text.find('#').unwrap();
+        assert_eq!(at, 12);
+        let contents = indexed.read_span(&(at, 1).into(), 0, 0).unwrap();
+        assert_eq!((contents.line(), contents.column()), (0, 11));
+        let miette_column = (&file.text.as_str())
+            .read_span(&(at, 1).into(), 0, 0)
+            .unwrap()
+            .column();
+        assert_eq!(miette_column, 12, "miette counts bytes");
     }
 }

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod lints;
 pub mod load;
 pub mod model;
+pub mod names;
 pub mod pipeline;
 pub mod plan;
 pub mod render;

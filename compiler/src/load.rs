@@ -114,47 +114,87 @@ pub struct Loaded {
 
 /// Loads files; a directory stands for the `*.toml` files directly in it,
 /// in name order.
+///
+/// Nothing in a directory is skipped silently: a `*.toml` entry that cannot
+/// be read (a broken or looping symbolic link, a directory or device named
+/// `*.toml`, an unreadable file) is an [`IoFailure`] with its path, so a
+/// team's file cannot drop out of the cross-file checks unnoticed.
 pub fn load_paths(paths: &[PathBuf]) -> Loaded {
     let mut loaded = Loaded::default();
     for path in paths {
-        match expand(path) {
-            Ok(files) => {
-                for file in files {
-                    match std::fs::read(&file) {
-                        Ok(bytes) => loaded.add_bytes(&file.display().to_string(), bytes),
-                        Err(e) => loaded.io_failures.push(IoFailure {
-                            path: file.display().to_string(),
-                            message: e.to_string(),
-                        }),
-                    }
-                }
+        let (files, failures) = expand(path);
+        loaded.io_failures.extend(failures);
+        for file in files {
+            match read_file(&file) {
+                Ok(bytes) => loaded.add_bytes(&file.display().to_string(), bytes),
+                Err(message) => loaded.io_failures.push(IoFailure {
+                    path: file.display().to_string(),
+                    message,
+                }),
             }
-            Err(e) => loaded.io_failures.push(IoFailure {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            }),
         }
     }
     loaded
 }
 
-fn expand(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Reads a regular file (following symbolic links), naming what else it is.
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let describe_link = |e: std::io::Error| {
+        let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return e.to_string();
+        }
+        let target = std::fs::read_link(path)
+            .map(|t| format!(" -> {}", t.display()))
+            .unwrap_or_default();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("broken symbolic link{target}: its target does not exist")
+        } else {
+            format!("symbolic link{target} cannot be followed: {e}")
+        }
+    };
+    let metadata = std::fs::metadata(path).map_err(describe_link)?;
+    if metadata.is_dir() {
+        return Err("is a directory, not a topology file".into());
+    }
+    if !metadata.is_file() {
+        return Err("is not a regular file".into());
+    }
+    std::fs::read(path).map_err(describe_link)
+}
+
+/// The files a command-line path stands for, and the failures to list them.
+fn expand(path: &Path) -> (Vec<PathBuf>, Vec<IoFailure>) {
+    let failure = |p: &Path, message: String| IoFailure {
+        path: p.display().to_string(),
+        message,
+    };
     if !path.is_dir() {
         // Let the read report a missing file with its own message.
-        return Ok(vec![path.to_path_buf()]);
+        return (vec![path.to_path_buf()], Vec::new());
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => return (Vec::new(), vec![failure(path, e.to_string())]),
+    };
+    let mut files = Vec::new();
+    let mut failures = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(entry) => {
+                let p = entry.path();
+                if p.extension().is_some_and(|e| e == "toml") {
+                    files.push(p);
+                }
+            }
+            Err(e) => failures.push(failure(path, format!("cannot list an entry: {e}"))),
+        }
+    }
     files.sort();
-    if files.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "the directory holds no .toml file",
-        ));
+    if files.is_empty() && failures.is_empty() {
+        failures.push(failure(path, "the directory holds no .toml file".into()));
     }
-    Ok(files)
+    (files, failures)
 }
 
 impl Loaded {

@@ -91,6 +91,17 @@ pub struct Cluster {
     pub virtual_servers: BTreeMap<String, VirtualServer>,
     /// Disagreements between definitions of the same object in several files.
     pub conflicts: Vec<Conflict>,
+    /// The input files, in load order.
+    pub files: Vec<InputFile>,
+}
+
+/// One input file as the lints see it.
+#[derive(Clone, Debug)]
+pub struct InputFile {
+    /// An empty span at the start of the file.
+    pub span: Span,
+    /// Whether the file defines nothing at all (empty, or only comments).
+    pub empty: bool,
 }
 
 /// The kind of a named object.

@@ -28,6 +28,16 @@ pub fn resolve(files: &[LoadedFile]) -> Cluster {
     for loaded in files {
         let cx = Cx { file: loaded.file };
         cx.merge(&mut cluster, &loaded.topology);
+        let t = &loaded.topology;
+        cluster.files.push(InputFile {
+            span: Span::new(loaded.file, 0..0),
+            empty: t.cluster.is_none()
+                && t.segment.is_empty()
+                && t.host.is_empty()
+                && t.router.is_empty()
+                && t.sync_group.is_empty()
+                && t.virtual_server.is_empty(),
+        });
     }
     cluster
 }

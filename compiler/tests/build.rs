@@ -564,3 +564,93 @@ fn systemd_accepts_every_generated_unit() {
     }
     assert!(checked >= 8);
 }
+
+/// Every file under `dir`, relative to it.
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    files(dir).into_iter().map(|(p, _)| p).collect()
+}
+
+#[test]
+fn host_names_that_are_paths_fail_check_and_build_writes_nothing() {
+    let scratch = Scratch::new("escape");
+    let work = scratch.0.join("a/b");
+    std::fs::create_dir_all(&work).unwrap();
+    let good = std::fs::read_to_string(root().join("examples/web-pair.toml")).unwrap();
+    let absolute = scratch.0.join("abs").display().to_string();
+    for name in ["../../escaped", "../x", absolute.as_str(), ".hidden"] {
+        let topology = work.join("topology.toml");
+        std::fs::write(
+            &topology,
+            good.replace("host.web1", &format!("host.\"{name}\""))
+                .replace("member.web1", &format!("member.\"{name}\"")),
+        )
+        .unwrap();
+
+        let check = vigil(&["check", "--format", "json", topology.to_str().unwrap()]);
+        assert_eq!(check.status.code(), Some(1), "{name}");
+        let stdout = String::from_utf8_lossy(&check.stdout);
+        let first: serde_json::Value =
+            serde_json::from_str(stdout.lines().next().expect("a diagnostic")).unwrap();
+        assert_eq!(first["code"], "V0106", "{name}: {stdout}");
+        assert_eq!(stdout.lines().count(), 1, "{name}: {stdout}");
+        // The span is the host's table, which names it.
+        let (start, end) = (
+            first["span"]["start"].as_u64().unwrap() as usize,
+            first["span"]["end"].as_u64().unwrap() as usize,
+        );
+        let text = std::fs::read_to_string(&topology).unwrap();
+        assert!(
+            text[start..end].contains(name),
+            "{name}: {}",
+            &text[start..end]
+        );
+
+        let run = build(&[&topology], &work.join("out"));
+        assert_eq!(run.status.code(), Some(1), "{name}");
+        assert_eq!(
+            listing(&scratch.0),
+            vec![PathBuf::from("a/b/topology.toml")],
+            "{name}: build wrote files"
+        );
+    }
+}
+
+#[test]
+fn write_tree_refuses_paths_outside_the_output_directory() {
+    use vigil::build::{OutputFile, Tree, write_tree};
+    let scratch = Scratch::new("tree");
+    let out = scratch.0.join("x/out");
+    std::fs::create_dir_all(scratch.0.join("x")).unwrap();
+    let file = OutputFile {
+        bytes: b"data\n".to_vec(),
+        secret: false,
+    };
+    let outside = scratch.0.join("outside.conf");
+    for bad in [
+        PathBuf::from("../escaped/plan.json"),
+        PathBuf::from("web1/../../escaped.conf"),
+        outside.clone(),
+        PathBuf::from(".hidden/plan.json"),
+        PathBuf::from(""),
+    ] {
+        let mut tree = Tree::new();
+        tree.insert(PathBuf::from("inventory.yml"), file.clone());
+        tree.insert(bad.clone(), file.clone());
+        let result = write_tree(&out, &tree);
+        assert!(result.is_err(), "{bad:?} was accepted");
+        assert!(result.unwrap_err().contains("refusing to write"), "{bad:?}");
+        assert_eq!(listing(&scratch.0), Vec::<PathBuf>::new(), "{bad:?}");
+    }
+    // The same tree without the bad path is written.
+    let mut tree = Tree::new();
+    tree.insert(PathBuf::from("inventory.yml"), file.clone());
+    tree.insert(PathBuf::from("web1/secrets/www.pass"), file);
+    write_tree(&out, &tree).unwrap();
+    assert_eq!(
+        listing(&scratch.0),
+        vec![
+            PathBuf::from("x/out/inventory.yml"),
+            PathBuf::from("x/out/web1/secrets/www.pass")
+        ]
+    );
+}

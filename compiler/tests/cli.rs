@@ -164,3 +164,91 @@ fn non_utf8_input_is_a_diagnostic_not_a_crash() {
         (Some(2), Some(12))
     );
 }
+
+#[test]
+fn unreadable_directory_entries_are_errors_with_their_path() {
+    let dir = std::env::temp_dir().join(format!("vigil-cli-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(example(), dir.join("a.toml")).unwrap();
+    let a = dir.display().to_string();
+    assert_eq!(status(&vigil(&["check", &a])), 0);
+
+    type Make<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Make, &str); 4] = [
+        (
+            "broken.toml",
+            &|p| std::os::unix::fs::symlink("missing-target.toml", p).unwrap(),
+            "broken symbolic link -> missing-target.toml",
+        ),
+        (
+            "loop.toml",
+            &|p| std::os::unix::fs::symlink("loop.toml", p).unwrap(),
+            "symbolic link -> loop.toml cannot be followed",
+        ),
+        (
+            "sub.toml",
+            &|p| std::fs::create_dir(p).unwrap(),
+            "is a directory",
+        ),
+        (
+            "team.toml",
+            &|p| {
+                std::fs::write(p, "[host.x]\n").unwrap();
+                std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+                    .unwrap();
+            },
+            "Permission denied",
+        ),
+    ];
+    for (name, make, message) in cases {
+        let path = dir.join(name);
+        make(&path);
+        // root reads files whatever their mode.
+        let unreadable = std::fs::read(&path).is_err() || path.is_dir() || !path.exists();
+        if unreadable {
+            for format in ["human", "json", "github"] {
+                let out = vigil(&["check", "--format", format, &a]);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert_eq!(status(&out), 2, "{name} ({format}): {stderr}");
+                let expected = format!("cannot read {}: ", path.display());
+                assert!(stderr.contains(&expected), "{name}: {stderr}");
+                assert!(stderr.contains(message), "{name}: {stderr}");
+                assert!(!stderr.contains("file(s) checked"), "{name}: {stderr}");
+            }
+            let out_dir = dir.join("out").display().to_string();
+            let build = vigil(&["build", &a, "--out", &out_dir]);
+            assert_eq!(status(&build), 2, "{name}");
+            assert!(!dir.join("out").exists(), "{name}: build wrote output");
+        }
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_empty_file_among_others_is_a_warning_and_an_empty_topology_an_error() {
+    let dir = std::env::temp_dir().join(format!("vigil-cli-empty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(example(), dir.join("a.toml")).unwrap();
+    std::fs::write(dir.join("b.toml"), "# team b\n").unwrap();
+    let a = dir.display().to_string();
+    let out = vigil(&["check", &a]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status(&out), 0, "{stderr}");
+    assert!(stderr.contains("V0107(empty-file)"), "{stderr}");
+    assert!(stderr.contains("b.toml"), "{stderr}");
+    assert_eq!(status(&vigil(&["check", "--deny", "warnings", &a])), 1);
+
+    std::fs::remove_file(dir.join("a.toml")).unwrap();
+    let out = vigil(&["check", &a]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status(&out), 1, "{stderr}");
+    assert!(stderr.contains("V0108(empty-topology)"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

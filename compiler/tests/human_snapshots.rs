@@ -92,3 +92,18 @@ fn unknown_key_with_suggestion() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn unsafe_name() {
+    insta::assert_snapshot!(human("V0106/bad.toml"));
+}
+
+#[test]
+fn empty_file() {
+    insta::assert_snapshot!(human("V0107/bad"));
+}
+
+#[test]
+fn empty_topology() {
+    insta::assert_snapshot!(human("V0108/bad.toml"));
+}

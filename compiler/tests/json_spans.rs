@@ -21,6 +21,9 @@ subnets = ["10.20.0.0/24"]
 segment = "front"
 vrid = 300
 vips = ["10.20.0.100/24"]
+
+[host.h.interface.eth0]
+segment = "front"
 "#;
 
 #[test]
@@ -46,7 +49,7 @@ fn out_of_range_vrid_points_at_the_number() {
 
 #[test]
 fn secondary_label_points_into_the_other_file() {
-    let a = "[segment.front]\nsubnets = [\"10.20.0.0/24\"]\n\n[router.www]\nsegment = \"front\"\nvrid = 51\nvips = [\"10.20.0.100/24\"]\n";
+    let a = "[segment.front]\nsubnets = [\"10.20.0.0/24\"]\n\n[router.www]\nsegment = \"front\"\nvrid = 51\nvips = [\"10.20.0.100/24\"]\n\n[host.h.interface.eth0]\nsegment = \"front\"\n";
     let b = "[router.api]\nsegment = \"front\"\nvrid = 51\nvips = [\"10.20.0.101/24\"]\n";
     let lines = json_lines(&[("a.toml", a.as_bytes()), ("b.toml", b.as_bytes())]);
     assert_eq!(lines.len(), 1, "{lines:?}");

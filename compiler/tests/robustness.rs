@@ -102,10 +102,22 @@ fn every_case_exits_1_through_the_binary() {
 }
 
 #[test]
-fn empty_file_is_an_empty_cluster() {
-    let analysis = analyse_texts(&[("empty.toml", b"")]);
-    assert!(analysis.diagnostics.is_empty());
-    assert!(analysis.cluster.unwrap().routers.is_empty());
+fn empty_input_is_reported_not_passed() {
+    for text in [&b""[..], b"# only a comment\n\n", b"\n   \n"] {
+        let analysis = analyse_texts(&[("empty.toml", text)]);
+        let codes: Vec<_> = analysis.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["V0108"], "{text:?}");
+        assert!(analysis.has_errors());
+    }
+    // Segments and routers but no host: still nothing to build.
+    let analysis = analyse_texts(&[("t.toml", b"[segment.s]\nsubnets = [\"10.0.0.0/24\"]\n")]);
+    let d = &analysis.diagnostics[0];
+    assert_eq!(d.code, "V0108");
+    assert!(
+        d.message.contains("defines no host (1 segment(s)"),
+        "{}",
+        d.message
+    );
 }
 
 /// Every integer field at the extremes of i64: lints must not overflow.

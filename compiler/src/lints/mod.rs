@@ -26,6 +26,8 @@ pub mod demote_in_sync_group;
 pub mod duplicate_definition;
 pub mod duplicate_vip;
 pub mod duplicate_virtual_service;
+pub mod empty_file;
+pub mod empty_topology;
 pub mod fence_without_arbitration;
 pub mod health_check_kind;
 pub mod health_timeout_too_long;
@@ -62,6 +64,7 @@ pub mod tracker_weight_out_of_range;
 pub mod unicast_member_without_address;
 pub mod unknown_member_host;
 pub mod unknown_segment;
+pub mod unsafe_name;
 pub mod unsupported_version;
 pub mod vip_outside_segment;
 pub mod virtual_server_address_not_vip;
@@ -104,6 +107,9 @@ pub static ALL: &[&Lint] = &[
     &segment_definition_conflict::LINT,
     &duplicate_definition::LINT,
     &vrid_out_of_range::LINT,
+    &unsafe_name::LINT,
+    &empty_file::LINT,
+    &empty_topology::LINT,
     &unsupported_version::LINT,
     &advert_interval_out_of_range::LINT,
     &ipv6_requires_v3::LINT,

@@ -56,9 +56,12 @@ pub fn emit_plan(cluster: &Cluster, host: &str) -> Result<Plan, EmitError> {
     if !cluster.hosts.contains_key(host) {
         return Err(EmitError(format!("host `{host}` is not in the topology")));
     }
+    safe_name("host", host)?;
     let mut routers = Vec::new();
     for r in cluster.routers.values() {
         if r.members.contains_key(host) {
+            // The name becomes a path on the host (`password_path`).
+            safe_name("router", &r.name)?;
             routers.push(router::emit(cluster, r, host)?);
         }
     }
@@ -112,6 +115,17 @@ pub fn emit_plan(cluster: &Cluster, host: &str) -> Result<Plan, EmitError> {
     };
     plan.topology_hash = plan_hash(&plan)?;
     Ok(plan)
+}
+
+/// Refuses a name that the `unsafe-name` lint reports (it becomes a path
+/// or a configuration token).
+fn safe_name(kind: &str, name: &str) -> Result<(), EmitError> {
+    crate::names::check_name(name).map_err(|problem| {
+        EmitError(format!(
+            "{kind} name `{}` is not a safe name: {problem}",
+            name.escape_debug()
+        ))
+    })
 }
 
 /// Convert a linted integer, naming the field when it is out of range.
