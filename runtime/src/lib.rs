@@ -12,6 +12,7 @@ pub mod netlink;
 pub mod node;
 pub mod plan_load;
 pub mod signals;
+pub mod sim;
 pub mod timers;
 pub mod track;
 pub mod vrrp;
