@@ -1015,6 +1015,22 @@ impl Node {
                     self.ledger.addresses.push(address.clone());
                     self.ledger.addresses.sort();
                 }
+                // The router may have left MASTER (or the node stopped)
+                // before this answer came: the address is ours now, and
+                // nobody claims it.
+                let claimed = self.members.values().any(|m| {
+                    m.state() == State::Master
+                        && m.plan.interface == address.interface
+                        && m.plan.vips.iter().any(|v| v.address == address.address)
+                });
+                if !claimed {
+                    self.log(
+                        "vip_withdrawn",
+                        json!({"interface": address.interface, "address": address.address.to_string(),
+                               "reason": "added after its router stopped being master"}),
+                    );
+                    self.out.push(Command::RemoveAddress(address.clone()));
+                }
             }
             (AddrOutcome::Unchanged, true) => {
                 // Already there: the host's own address (an owner), or one
