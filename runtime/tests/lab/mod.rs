@@ -119,30 +119,56 @@ impl Lab {
             let ns = lab.ns(i);
             ip(&["netns", "add", &ns]);
             lab.namespaces.push(ns.clone());
-            let port = format!("p{i}");
-            let mac = format!("02:00:00:00:{:02x}:{:02x}", subnet, i);
-            ip(&[
-                "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
-                &ns,
-            ]);
-            ip(&["-n", &br, "link", "set", &port, "master", "br0", "up"]);
             lab.sysctl(i, "net.ipv6.conf.all.accept_dad", "0");
             lab.sysctl(i, "net.ipv6.conf.default.accept_dad", "0");
-            lab.sysctl(i, "net.ipv6.conf.eth0.accept_dad", "0");
             ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip(&["-n", &ns, "link", "set", "eth0", "address", &mac]);
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", lab.addr(i)),
-                "dev",
-                "eth0",
-            ]);
-            ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+            lab.attach(i);
         }
         lab
+    }
+
+    /// Creates host `i`'s `eth0` (a veth whose other end `p<i>` is a port of
+    /// `br0`) with its fixed MAC and address, and brings it up.
+    fn attach(&self, i: usize) {
+        let (br, ns) = (self.bridge_ns(), self.ns(i));
+        let port = format!("p{i}");
+        let mac = format!("02:00:00:00:{:02x}:{:02x}", self.subnet, i);
+        ip(&[
+            "-n", &br, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]);
+        ip(&["-n", &br, "link", "set", &port, "master", "br0", "up"]);
+        self.sysctl(i, "net.ipv6.conf.eth0.accept_dad", "0");
+        ip(&["-n", &ns, "link", "set", "eth0", "address", &mac]);
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{}/24", self.addr(i)),
+            "dev",
+            "eth0",
+        ]);
+        ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+    }
+
+    /// `ip link del eth0` in host `i` (the bridge-side end goes with it).
+    pub fn delete_eth0(&self, i: usize) {
+        ip(&["-n", &self.ns(i), "link", "del", "eth0"]);
+    }
+
+    /// Re-creates host `i`'s `eth0` after [`Lab::delete_eth0`]: same name,
+    /// MAC and address, a new ifindex, attached to the bridge as at start.
+    pub fn recreate_eth0(&self, i: usize) {
+        self.attach(i);
+    }
+
+    /// The ifindex of `dev` in host `i`.
+    pub fn ifindex(&self, i: usize, dev: &str) -> u32 {
+        let out = ip(&["-n", &self.ns(i), "-o", "link", "show", "dev", dev]);
+        out.split(':')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no ifindex in {out}"))
     }
 
     pub fn bridge_ns(&self) -> String {
@@ -292,6 +318,18 @@ impl Lab {
         host: &str,
         env: &[(&str, &str)],
     ) -> usize {
+        self.start_vigild_args(i, plan, host, env, &[])
+    }
+
+    /// [`Lab::start_vigild`] with extra environment variables and arguments.
+    pub fn start_vigild_args(
+        &mut self,
+        i: usize,
+        plan: &Path,
+        host: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> usize {
         let log = self.dir.join(format!("{host}.log"));
         let f = File::options()
             .create(true)
@@ -311,6 +349,7 @@ impl Lab {
             // Each lab keeps its daemons' ledgers (and nothing else shares them).
             .arg("--state-dir")
             .arg(self.dir.join("state"))
+            .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
