@@ -918,21 +918,35 @@ impl Daemon {
     fn reload(&mut self) {
         match load_plan(&self.plan_path, Some(&self.host)) {
             Ok(new) => {
+                // Interfaces the new plan names that are not followed now:
+                // tell the node what they are *before* the reload, which
+                // builds trackers and link faults from the links it knows
+                // (an unknown link is down: a tracker added on an up
+                // interface would fault the router and move its VIPs).
+                let followed = self.node.interfaces();
+                for name in crate::node::interfaces_of(&new.plan) {
+                    if followed.contains(&name) {
+                        continue;
+                    }
+                    match link::get_by_name(&mut self.nl, &name) {
+                        Ok(info) => {
+                            self.ifaces.insert(name, info.clone());
+                            self.feed(Event::Link(Self::to_link(&info)));
+                        }
+                        // Gone since the shell last saw it: say so.
+                        Err(NlError::Kernel { errno, .. }) if errno == nix::libc::ENODEV => {
+                            if let Some(mut info) = self.ifaces.remove(&name) {
+                                info.exists = false;
+                                self.feed(Event::Link(Self::to_link(&info)));
+                            }
+                        }
+                        Err(_) => {}
+                    }
+                }
                 self.feed(Event::Reload {
                     plan: Box::new(new.plan),
                     passwords: new.passwords,
                 });
-                // Interfaces the new plan names that the shell does not
-                // know yet: tell the node what they are now.
-                for name in self.node.interfaces() {
-                    if self.ifaces.contains_key(&name) {
-                        continue;
-                    }
-                    if let Ok(info) = link::get_by_name(&mut self.nl, &name) {
-                        self.ifaces.insert(name, info.clone());
-                        self.feed(Event::Link(Self::to_link(&info)));
-                    }
-                }
             }
             Err(e) => self.feed(Event::ReloadFailed {
                 error: e.to_string(),
