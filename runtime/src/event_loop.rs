@@ -217,6 +217,14 @@ impl Daemon {
                 .map_err(|e| io_err(&format!("record file {}", path.display()), e))?;
             d.record = Some(f);
         }
+        if let Some(info) = d.health.as_ref().and_then(HealthIo::info) {
+            let v = info.version;
+            d.log(
+                "ipvs_ready",
+                json!({"version": format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff),
+                       "conn_tab_size": info.conn_tab_size}),
+            );
+        }
         let (links, addresses) = d.read_interfaces();
         let ledger = d.read_ledger();
         d.feed(Event::Start {
