@@ -16,8 +16,10 @@
 //!   and optionally `"expect": {"router": "State", ...}`, the states that
 //!   must hold after the step (checked even when goldens are rewritten).
 //! * The harness answers what a kernel would: `AddAddress`/`RemoveAddress`
-//!   from an address table (so the node's ledger is exercised); processes
-//!   are answered by explicit `ProcessExited` steps.
+//!   from an address table (so the node's ledger is exercised), `SendEcho`
+//!   for the reference IPs a `"reachable": [..]` step made reachable,
+//!   `IpvsDump`/`IpvsApply` from an IPVS table; processes are answered by
+//!   explicit `ProcessExited` steps.
 //! * `expected.jsonl`: per step the event, the commands and the states.
 //!
 //! `VIGIL_UPDATE_GOLDENS=1 cargo test -p vigild --test node_replay`
@@ -31,6 +33,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_schema::plan::{Family, Plan};
+use vigild::ipvs::messages::ServiceKey;
+use vigild::ipvs::reconcile::{KernelService, Op};
 use vigild::node::{AddrOutcome, Address, Command, Event, Node};
 use vigild::vrrp::Instant;
 use vigild::wire::IpMeta;
@@ -48,6 +52,9 @@ struct Step {
     reload: Option<String>,
     #[serde(default)]
     tick: bool,
+    /// From this step on, these reference IPs answer echo requests.
+    #[serde(default)]
+    reachable: Option<Vec<IpAddr>>,
     #[serde(default)]
     expect: BTreeMap<String, String>,
 }
@@ -70,15 +77,69 @@ fn default_interval() -> u16 {
     100
 }
 
+#[derive(Default)]
 struct Kernel {
     addresses: BTreeSet<(String, IpAddr)>,
+    reachable: BTreeSet<IpAddr>,
+    ipvs: Vec<KernelService>,
 }
 
 impl Kernel {
+    fn apply(&mut self, op: &Op) {
+        let find = |ipvs: &mut Vec<KernelService>, k: &ServiceKey| {
+            ipvs.iter().position(|s| s.service.key == *k)
+        };
+        match op {
+            Op::NewService(s) => self.ipvs.push(KernelService {
+                service: s.clone(),
+                dests: Vec::new(),
+            }),
+            Op::SetService(s) => {
+                if let Some(i) = find(&mut self.ipvs, &s.key) {
+                    self.ipvs[i].service = s.clone();
+                }
+            }
+            Op::DelService(k) => self.ipvs.retain(|s| s.service.key != *k),
+            Op::NewDest(k, d) | Op::SetDest(k, d) => {
+                if let Some(i) = find(&mut self.ipvs, k) {
+                    self.ipvs[i].dests.retain(|x| x.key != d.key);
+                    self.ipvs[i].dests.push(d.clone());
+                }
+            }
+            Op::DelDest(k, dk) => {
+                if let Some(i) = find(&mut self.ipvs, k) {
+                    self.ipvs[i].dests.retain(|x| x.key != *dk);
+                }
+            }
+        }
+    }
+
     fn answer(&mut self, cmd: &Command) -> Option<Event> {
         let (a, add): (&Address, bool) = match cmd {
             Command::AddAddress(a) => (a, true),
             Command::RemoveAddress(a) => (a, false),
+            Command::SendEcho {
+                router,
+                target,
+                seq,
+            } => {
+                return self.reachable.contains(target).then(|| Event::EchoReply {
+                    router: router.clone(),
+                    from: *target,
+                    seq: *seq,
+                });
+            }
+            Command::IpvsDump => {
+                return Some(Event::IpvsDumped {
+                    result: Ok(self.ipvs.clone()),
+                });
+            }
+            Command::IpvsApply { ops } => {
+                for op in ops {
+                    self.apply(op);
+                }
+                return None;
+            }
             _ => return None,
         };
         let key = (a.interface.clone(), a.address);
@@ -143,9 +204,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
     let plan = load_plan(&dir.join("plan.json"));
     let host = plan.host.clone();
     let mut node = Node::new(&host, plan, BTreeMap::new());
-    let mut kernel = Kernel {
-        addresses: BTreeSet::new(),
-    };
+    let mut kernel = Kernel::default();
     let input = fs::read_to_string(dir.join("input.jsonl")).map_err(|e| e.to_string())?;
     let mut lines = Vec::new();
     let mut failures = Vec::new();
@@ -156,6 +215,9 @@ fn run_case(dir: &Path) -> Result<(), String> {
         let step: Step =
             serde_json::from_str(line).map_err(|e| format!("input line {}: {e}", n + 1))?;
         let at = Instant(step.at_us);
+        if let Some(r) = &step.reachable {
+            kernel.reachable = r.iter().copied().collect();
+        }
         // Deadlines that passed before this step, in order.
         while let Some(d) = node.next_deadline().filter(|d| *d < at) {
             for t in turn(&mut node, &mut kernel, Event::Tick, d) {
@@ -177,7 +239,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
                 plan: Box::new(load_plan(&dir.join(file))),
                 passwords: BTreeMap::new(),
             }
-        } else if step.tick {
+        } else if step.tick || step.reachable.is_some() {
             Event::Tick
         } else {
             return Err(format!("input line {}: no event", n + 1));
@@ -205,7 +267,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
             }
         }
     }
-    lines.push(json!({"final": {"addresses": kernel.addresses, "ledger": node.ledger()}}));
+    lines.push(json!({"final": {"addresses": kernel.addresses, "ipvs": kernel.ipvs, "ledger": node.ledger()}}));
     let got: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let expected_path = dir.join("expected.jsonl");
     if std::env::var_os("VIGIL_UPDATE_GOLDENS").is_some() {
