@@ -203,8 +203,11 @@ struct Running {
 
 fn check(n: u16, port: u16, seconds: u64) {
     let vss = plan(n, port);
+    // The scheduler runs on the runtime's clock (microseconds since start).
+    let clock = Instant::now();
+    let tick = || vigild::vrrp::Instant::from_micros(clock.elapsed().as_micros() as u64);
     let start = Instant::now();
-    let (mut sched, errors) = Scheduler::new(&vss, start);
+    let (mut sched, errors) = Scheduler::new(&vss, tick());
     assert!(errors.is_empty(), "{errors:?}");
     let mut poll = Poll::new().expect("poll");
     let mut events = Events::with_capacity(1024);
@@ -225,10 +228,12 @@ fn check(n: u16, port: u16, seconds: u64) {
         if window.is_none() && now >= start + warm {
             window = Some((now, cpu_time(), done, failed));
         }
-        let deadline = sched.next_deadline().unwrap_or(end).min(end);
-        poll.poll(&mut events, Some(deadline.saturating_duration_since(now)))
-            .expect("poll");
-        let now = Instant::now();
+        let until_end = end.saturating_duration_since(now);
+        let wait = sched
+            .next_deadline()
+            .map_or(until_end, |d| d.saturating_since(tick()).min(until_end));
+        poll.poll(&mut events, Some(wait)).expect("poll");
+        let now = tick();
         for ev in &events {
             let Some(id) = tokens.get(&ev.token()).copied() else {
                 continue;
