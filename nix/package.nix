@@ -14,6 +14,8 @@ rustPlatform.buildRustPackage {
       ../schema
       ../compiler
       ../runtime
+      # A workspace member: cargo refuses a workspace whose member is missing.
+      ../bench
     ];
   };
 

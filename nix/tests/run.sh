@@ -47,6 +47,15 @@ for bin in vigil vigild; do
 done
 VIGIL=$BIN/vigil
 
+# The package's source must hold every workspace member: the stub builder
+# never runs cargo, so a member left out would only fail on real Nix.
+members=$(python3 -c 'import tomllib; print(" ".join(tomllib.load(open("Cargo.toml","rb"))["workspace"]["members"]))')
+for m in $members; do
+    grep -qE "^\s*\.\./$m\s*$" nix/package.nix \
+        || fail "nix/package.nix: workspace member \`$m\` is not in the package's source fileset (cargo would refuse the workspace)"
+done
+ok "package source holds every workspace member ($members)"
+
 # The module compiles topologies with `vigil build TOPOLOGY --out DIR`.
 if ! "$VIGIL" build examples/web-pair.toml --out "$WORK/web-pair" >"$WORK/build.log" 2>&1 \
     || [ ! -f "$WORK/web-pair/web1/plan.json" ]; then
