@@ -613,6 +613,10 @@ impl Daemon {
                             error: format!("not removed, and the check failed: {e}"),
                         },
                     },
+                    // The interface went away under us: its addresses went with it.
+                    Err(NlError::Kernel { errno, .. }) if !add && errno == nix::libc::ENODEV => {
+                        AddrOutcome::Unchanged
+                    }
                     Err(e) => {
                         self.counters.netlink_errors += 1;
                         AddrOutcome::Failed {
