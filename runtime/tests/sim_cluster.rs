@@ -10,12 +10,15 @@
 #[path = "sim_cluster/cluster.rs"]
 mod cluster;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant as WallClock};
 
 use cluster::{Arb, Cluster, Router, cmd_tracker, fence, ms};
 use vigil_schema::plan::PlanOnFail;
-use vigild::sim::{DefenceKind, Fault, Scenario, ScheduleOptions, Sim, random_scenario};
+use vigild::sim::{
+    Cut, DefenceKind, Endpoint, Fault, Invariant, Scenario, ScheduleOptions, Sim, random_scenario,
+};
 use vigild::vrrp::timers::{master_down_interval, skew_time};
 use vigild::vrrp::{Instant, State};
 use vigild::wire::vrrp::Centis;
@@ -46,6 +49,16 @@ fn pair() -> Cluster {
             51,
             &[("lb1", 150), ("lb2", 100)],
         ))
+}
+
+/// Spans with two holders longer than a handover (the old master steps
+/// down when the new one's first advert arrives: one network delay).
+fn overlaps(sim: &Sim, vip: IpAddr) -> Vec<vigild::sim::HolderSpan> {
+    sim.record()
+        .double_holders(vip, sim.now())
+        .into_iter()
+        .filter(|s| s.to.saturating_since(s.from) > ms(1))
+        .collect()
 }
 
 /// When `host` became master of `router` for the first time at or after `after`.
@@ -123,6 +136,407 @@ fn shutdown_resigns_with_priority_zero_and_the_backup_takes_over_after_skew() {
     assert_eq!(reason, "MasterDown");
     assert_eq!(holders(&sim, c.vip("www")), vec!["lb2"]);
     assert!(sim.node("lb1").is_none(), "lb1's daemon exited");
+}
+
+fn sync_pair() -> Cluster {
+    let mut edge = Router::new("edge", "front", 10, &[("lb1", 200), ("lb2", 100)]);
+    edge.sync_group = Some("lb".into());
+    let mut gw = Router::new("gw", "back", 20, &[("lb1", 200), ("lb2", 100)]);
+    gw.sync_group = Some("lb".into());
+    Cluster::default()
+        .segment("front", 10, true)
+        .segment("back", 11, true)
+        .host("lb1", &["front", "back"])
+        .host("lb2", &["front", "back"])
+        .router(edge)
+        .router(gw)
+}
+
+#[test]
+fn sync_group_one_routers_link_fails_both_routers_move_and_come_back() {
+    let c = sync_pair();
+    let (down, up) = (ms(2000), ms(4000));
+    let lb1_back = || Fault::LinkDown {
+        host: "lb1".into(),
+        interface: "eth1".into(),
+    };
+    let sim = run(
+        &c,
+        Scenario::new("lb1 loses its back link", ms(6000))
+            .at(down, lb1_back())
+            .at(
+                up,
+                Fault::LinkUp {
+                    host: "lb1".into(),
+                    interface: "eth1".into(),
+                },
+            ),
+        4,
+    );
+    let r = sim.record();
+    // Both routers on lb1 enter FAULT, the front one because of its group.
+    for router in ["edge", "gw"] {
+        let fault = r
+            .transitions_of(router)
+            .find(|t| t.host == "lb1" && t.to == "fault" && t.at >= at(down))
+            .unwrap_or_else(|| panic!("{router} on lb1 enters FAULT"));
+        assert!(fault.at <= at(down + ms(1)), "{router}: {:?}", fault.at);
+        // edge: lb1 resigned with priority 0, lb2 takes over after
+        // Skew_Time. gw: its resignation cannot cross the dead link, lb2
+        // waits the master-down interval.
+        let (t, _) = became_master(&sim, "lb2", router, at(down)).expect("lb2 takes over");
+        let bound = if router == "edge" {
+            skew_time(100, adv(10))
+        } else {
+            master_down_interval(100, adv(10))
+        } + ms(2);
+        let took = t.saturating_since(at(down));
+        assert!(took <= bound, "{router}: {took:?} > {bound:?}");
+        assert_eq!(
+            r.holder_spans(c.vip(router), at(up - ms(1)))
+                .last()
+                .map(|s| s.holders.clone()),
+            Some(vec!["lb2".to_string()])
+        );
+        // Back: lb1 (200) preempts both.
+        assert!(became_master(&sim, "lb1", router, at(up)).is_some());
+        assert_eq!(sim.holders(c.vip(router)), vec!["lb1"]);
+    }
+    assert!(
+        r.defences
+            .iter()
+            .any(|d| d.kind == DefenceKind::SyncGroup && d.router.as_deref() == Some("edge")),
+        "the group moved edge: {:?}",
+        r.defences
+    );
+}
+
+#[test]
+fn isolated_master_releases_before_the_backup_takes_over_and_preempts_back_after() {
+    let c = pair();
+    let (cut, heal) = (ms(2000), ms(4000));
+    let sim = run(
+        &c,
+        Scenario::new("lb1's switch port dies", ms(6000))
+            .at(
+                cut,
+                Fault::Cut {
+                    id: "port".into(),
+                    cut: Cut::between(Some("front"), vec![Endpoint::Host("lb1".into())], vec![]),
+                },
+            )
+            .at(heal, Fault::Heal { id: "port".into() }),
+        5,
+    );
+    let r = sim.record();
+    let vip = c.vip("www");
+    assert!(r.defended(DefenceKind::Isolation, Some("www")));
+    let release = r
+        .transitions_of("www")
+        .find(|t| t.host == "lb1" && t.to == "fault")
+        .expect("lb1 releases");
+    let (takeover, _) = became_master(&sim, "lb2", "www", at(cut)).expect("lb2 takes over");
+    assert!(
+        release.at < takeover,
+        "released at {:?}, taken at {takeover:?}",
+        release.at
+    );
+    assert_eq!(overlaps(&sim, vip), vec![], "never held twice");
+    assert!(became_master(&sim, "lb1", "www", at(heal)).is_some());
+    assert_eq!(sim.masters("www"), vec!["lb1"]);
+}
+
+#[test]
+fn split_between_members_heartbeat_path_keeps_one_master_without_it_both_claim() {
+    let mut www = Router::new("www", "front", 51, &[("lb1", 150), ("lb2", 100)]);
+    www.heartbeat = vec!["hb".into()];
+    let with_path = Cluster::default()
+        .segment("front", 20, true)
+        .segment("hb", 21, false)
+        .host("lb1", &["front", "hb"])
+        .host("lb2", &["front", "hb"])
+        .router(www);
+    let split = Fault::Cut {
+        id: "split".into(),
+        cut: Cut::between(
+            Some("front"),
+            vec![Endpoint::Host("lb1".into())],
+            vec![Endpoint::Host("lb2".into())],
+        ),
+    };
+    let scenario = || {
+        Scenario::new("members split, both reach the gateway", ms(5000))
+            .at(ms(2000), split.clone())
+            .at(ms(4000), Fault::Heal { id: "split".into() })
+    };
+    let sim = run(&with_path, scenario(), 6);
+    assert!(became_master(&sim, "lb2", "www", at(ms(1000))).is_none());
+    assert!(
+        sim.record()
+            .double_holders(with_path.vip("www"), sim.now())
+            .is_empty()
+    );
+
+    // The same without the path: arbitration cannot tell (both reach the
+    // gateway), both claim the VIP; the invariant accepts it (documented),
+    // and healing ends it.
+    let sim = run(&pair(), scenario(), 6);
+    let doubles = sim.record().double_holders(pair().vip("www"), sim.now());
+    assert_eq!(doubles.len(), 1, "{doubles:?}");
+    assert!(doubles[0].from > at(ms(2000)) && doubles[0].to > at(ms(4000)));
+    assert!(doubles[0].to <= at(ms(4000) + ms(110)), "{:?}", doubles[0]);
+    assert_eq!(sim.masters("www"), vec!["lb1"]);
+
+    // With a required fence, the backup fences the master it cannot hear:
+    // a power-off, then a takeover with the veto lifted; never two holders.
+    let mut fenced = Router::new("www", "front", 51, &[("lb1", 150), ("lb2", 100)]);
+    fenced.arbitration = Some(Arb {
+        fence: Some(fence(true)),
+        ..Arb::fast()
+    });
+    let c = Cluster::default()
+        .segment("front", 20, true)
+        .host("lb1", &["front"])
+        .host("lb2", &["front"])
+        .router(fenced);
+    // lb2 boots a second after lb1 (booting together, both would fence).
+    let mut s = scenario();
+    s.start_gap = ms(1000);
+    let sim = run(&c, s, 6);
+    let r = sim.record();
+    assert!(r.defended(DefenceKind::Fence, Some("www")));
+    let (_, reason) = became_master(&sim, "lb2", "www", at(ms(2000))).unwrap();
+    assert_eq!(reason, "VetoLifted");
+    assert!(
+        r.faults
+            .iter()
+            .any(|f| f.description.contains("powers off lb1"))
+    );
+    assert!(r.double_holders(c.vip("www"), sim.now()).is_empty());
+}
+
+#[test]
+fn required_fence_failing_keeps_the_backup_from_a_hung_master() {
+    let mut fenced = Router::new("www", "front", 51, &[("lb1", 150), ("lb2", 100)]);
+    fenced.arbitration = Some(Arb {
+        fence: Some(fence(true)),
+        ..Arb::fast()
+    });
+    let c = Cluster::default()
+        .segment("front", 20, true)
+        .host("lb1", &["front"])
+        .host("lb2", &["front"])
+        .router(fenced);
+    let sim = run(
+        &c,
+        Scenario::new("lb1 hangs, the fence fails", ms(4000))
+            .at(
+                ms(0),
+                Fault::FenceFails {
+                    host: "lb2".into(),
+                    fails: true,
+                },
+            )
+            .at(ms(2000), Fault::Crash { host: "lb1".into() }),
+        7,
+    );
+    let r = sim.record();
+    assert!(r.defended(DefenceKind::FenceFailed, Some("www")));
+    assert!(r.defended(DefenceKind::MasterVetoed, Some("www")));
+    assert!(became_master(&sim, "lb2", "www", at(ms(1000))).is_none());
+    // The hung master's kernel still holds the VIP; nobody else does.
+    assert_eq!(sim.holders(c.vip("www")), vec!["lb1"]);
+}
+
+#[test]
+fn crashed_master_leaves_its_vip_and_the_restart_removes_it() {
+    let c = pair();
+    let (crash, restart) = (ms(2000), ms(3000));
+    let sim = run(
+        &c,
+        Scenario::new("vigild on lb1 is killed and restarted", ms(5000))
+            .at(crash, Fault::Crash { host: "lb1".into() })
+            .at(restart, Fault::Restart { host: "lb1".into() }),
+        8,
+    );
+    let vip = c.vip("www");
+    let r = sim.record();
+    // A crash cannot clean up: both kernels carry the VIP until the restart.
+    let doubles = overlaps(&sim, vip);
+    assert_eq!(doubles.len(), 1, "{doubles:?}");
+    assert_eq!(doubles[0].to, at(restart), "the restart removes it at once");
+    assert!(r.defended(DefenceKind::StaleAddressRemoved, None));
+    assert!(became_master(&sim, "lb1", "www", at(restart)).is_some());
+    assert_eq!(sim.holders(vip), vec!["lb1"]);
+}
+
+#[test]
+fn reload_in_place_never_moves_the_vip() {
+    let c = pair();
+    let mut changed = c.plan("lb1");
+    changed.topology_hash.push_str("-v2");
+    for r in &mut changed.routers {
+        r.notify.timeout_ms = 6000;
+        r.garp.repeat = 4;
+        r.priority = 140;
+        r.preempt_delay_ms = 50;
+    }
+    let mut backup = c.plan("lb2");
+    backup.topology_hash.push_str("-v2");
+    backup.routers[0].notify.timeout_ms = 6000;
+    let sim = run(
+        &c,
+        Scenario::new("SIGHUP with small changes", ms(4000))
+            .at(
+                ms(2000),
+                Fault::Reload {
+                    host: "lb1".into(),
+                    plan: Box::new(changed),
+                },
+            )
+            .at(
+                ms(2500),
+                Fault::Reload {
+                    host: "lb2".into(),
+                    plan: Box::new(backup),
+                },
+            ),
+        9,
+    );
+    let r = sim.record();
+    let vip = c.vip("www");
+    let changes: Vec<_> = r.holders.iter().filter(|h| h.vip == vip).collect();
+    assert_eq!(
+        changes.len(),
+        2,
+        "nobody, then lb1, and nothing else: {changes:?}"
+    );
+    assert!(
+        r.transitions.iter().all(|t| t.at < at(ms(1000))),
+        "no state change after the election: {:?}",
+        r.transitions
+    );
+    let node = sim.node("lb1").unwrap();
+    let doc = node.status_document(sim.now());
+    assert_eq!(doc["routers"][0]["priority"]["advertised"], 140);
+}
+
+#[test]
+fn interface_deleted_and_recreated_leaves_fault_within_one_advert_interval() {
+    // With arbitration, the lost link also made the reference IP
+    // unreachable long enough to isolate lb1: that must not hold it in
+    // FAULT beyond one advert interval of the new link either.
+    let mut plain = pair();
+    plain.routers[0].arbitration = None;
+    for (what, c) in [("without arbitration", plain), ("with arbitration", pair())] {
+        let (del, create) = (ms(2000), ms(3000));
+        let sim = run(
+            &c,
+            Scenario::new("lb1's eth0 is deleted and re-created", ms(5000))
+                .at(
+                    del,
+                    Fault::LinkDelete {
+                        host: "lb1".into(),
+                        interface: "eth0".into(),
+                    },
+                )
+                .at(
+                    create,
+                    Fault::LinkCreate {
+                        host: "lb1".into(),
+                        interface: "eth0".into(),
+                    },
+                ),
+            10,
+        );
+        let r = sim.record();
+        assert!(
+            became_master(&sim, "lb2", "www", at(del)).is_some(),
+            "{what}"
+        );
+        let leave = r
+            .transitions_of("www")
+            .find(|t| t.host == "lb1" && t.from == "fault" && t.at >= at(create))
+            .expect("lb1 leaves FAULT");
+        assert!(
+            leave.at <= at(create + ms(100)),
+            "{what}: left FAULT {:?} after the new link",
+            leave.at.saturating_since(at(create))
+        );
+        assert!(
+            became_master(&sim, "lb1", "www", at(create)).is_some(),
+            "{what}"
+        );
+        assert_eq!(sim.masters("www"), vec!["lb1"], "{what}");
+        let ifindex = sim.kernel("lb1").unwrap().links["eth0"].ifindex;
+        assert_ne!(ifindex, 2, "a new ifindex");
+    }
+}
+
+#[test]
+fn gateway_unreachable_from_the_master_moves_the_vip_to_the_side_that_reaches_it() {
+    let c = pair();
+    let gw = c.reference("front");
+    let sim = run(
+        &c,
+        Scenario::new("lb1 cannot reach the gateway", ms(4000)).at(
+            ms(2000),
+            Fault::Cut {
+                id: "gw".into(),
+                cut: Cut::between(
+                    Some("front"),
+                    vec![Endpoint::Host("lb1".into())],
+                    vec![Endpoint::Reference(gw)],
+                ),
+            },
+        ),
+        11,
+    );
+    let r = sim.record();
+    assert!(r.defended(DefenceKind::Isolation, Some("www")));
+    assert!(r.defended(DefenceKind::PriorityZero, Some("www")));
+    assert_eq!(sim.state("lb1", "www"), Some(State::Fault));
+    assert_eq!(sim.masters("www"), vec!["lb2"]);
+    assert!(r.double_holders(c.vip("www"), sim.now()).is_empty());
+}
+
+#[test]
+fn the_checker_reports_a_dual_master_that_hears_itself() {
+    // Members that disagree on the VIP list discard each other's adverts
+    // (RFC 5798 §7.1): both stay master while hearing each other. The
+    // simulation must say so, with the seed and a trace.
+    let c = pair();
+    let mut topo = c.topology();
+    topo.hosts[1].plan.routers[0].vips[0].address = "10.20.0.152".parse().unwrap();
+    let mut sim = Sim::new(topo, Scenario::new("mismatched VIPs", ms(3000)), 12).unwrap();
+    let failure = sim.run().expect_err("a dual master is reported");
+    assert_eq!(failure.violation.invariant, Invariant::SingleMaster);
+    assert_eq!(failure.seed, 12);
+    let text = failure.to_string();
+    assert!(
+        text.contains("seed 12") && text.contains("hear each other"),
+        "{text}"
+    );
+    assert!(
+        text.contains("advert on eth0"),
+        "the trace shows the adverts: {text}"
+    );
+}
+
+#[test]
+fn same_seed_same_run() {
+    let topo = sweep_clusters()[1].1.topology();
+    let runs: Vec<String> = (0..2)
+        .map(|_| {
+            let s = random_scenario(77, &topo, &ScheduleOptions::default());
+            let mut sim = Sim::new(topo.clone(), s, 77).unwrap();
+            sim.set_trace_len(100_000);
+            let _ = sim.run();
+            format!("{}{:?}", sim.trace(), sim.record().transitions)
+        })
+        .collect();
+    assert_eq!(runs[0], runs[1]);
+    assert!(runs[0].lines().count() > 100);
 }
 
 // --- the seeded sweep ---------------------------------------------------------
@@ -207,18 +621,58 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
 }
 
 /// Runs one seed of the sweep: `Err` carries the failure, printed.
+/// What one schedule exercised.
+#[derive(Default)]
+struct Coverage {
+    steps: u64,
+    /// Schedules in which a member other than the first master took over.
+    takeovers: u64,
+    /// Schedules in which each defence acted.
+    defences: BTreeMap<DefenceKind, u64>,
+}
+
+impl Coverage {
+    fn add(&mut self, other: Coverage) {
+        self.steps += other.steps;
+        self.takeovers += other.takeovers;
+        for (k, n) in other.defences {
+            *self.defences.entry(k).or_default() += n;
+        }
+    }
+}
+
+/// Runs one seed of the sweep: `Err` carries the failure, printed.
 fn sweep_one(
     seed: u64,
     clusters: &[(&str, vigild::sim::SimTopology)],
     trace: usize,
-) -> Result<u64, String> {
+) -> Result<Coverage, String> {
     let (name, topo) = &clusters[(seed % clusters.len() as u64) as usize];
     let opts = ScheduleOptions::default();
     let scenario = random_scenario(seed, topo, &opts);
+    let mut sim = Sim::new(topo.clone(), scenario.clone(), seed).map_err(|e| e.to_string())?;
+    // Fast first; a failure is replayed (same seed, same run) with a trace.
+    sim.set_trace_len(0);
+    if sim.run().is_ok() {
+        let r = sim.record();
+        let mut masters = r.transitions.iter().filter(|t| t.to == "master");
+        let first = masters.next().map(|t| t.host.clone());
+        let mut c = Coverage {
+            steps: sim.steps(),
+            takeovers: u64::from(masters.any(|t| Some(&t.host) != first.as_ref())),
+            ..Coverage::default()
+        };
+        for d in &r.defences {
+            c.defences.insert(d.kind, 1);
+        }
+        return Ok(c);
+    }
     let mut sim = Sim::new(topo.clone(), scenario, seed).map_err(|e| e.to_string())?;
     sim.set_trace_len(trace);
     match sim.run() {
-        Ok(()) => Ok(sim.steps()),
+        Ok(()) => Err(format!(
+            "cluster `{name}`: seed {seed} failed once and passed on replay: the run is not deterministic"
+        )),
         Err(f) => Err(format!("cluster `{name}`: {f}")),
     }
 }
@@ -248,20 +702,20 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
         .unwrap_or(10_000);
     let started = WallClock::now();
     let threads = 2u64;
-    let results: Vec<(u64, Vec<(u64, String)>)> = std::thread::scope(|scope| {
+    let results: Vec<(Coverage, Vec<(u64, String)>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let clusters = &clusters;
                 scope.spawn(move || {
-                    let mut steps = 0;
+                    let mut coverage = Coverage::default();
                     let mut failures = Vec::new();
                     for seed in (t..count).step_by(threads as usize) {
                         match sweep_one(seed, clusters, 300) {
-                            Ok(s) => steps += s,
+                            Ok(c) => coverage.add(c),
                             Err(f) => failures.push((seed, f)),
                         }
                     }
-                    (steps, failures)
+                    (coverage, failures)
                 })
             })
             .collect();
@@ -270,13 +724,20 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
             .map(|h| h.join().expect("sweep thread"))
             .collect()
     });
-    let steps: u64 = results.iter().map(|r| r.0).sum();
-    let mut failures: Vec<(u64, String)> = results.into_iter().flat_map(|r| r.1).collect();
+    let mut coverage = Coverage::default();
+    let mut failures = Vec::new();
+    for (c, f) in results {
+        coverage.add(c);
+        failures.extend(f);
+    }
     failures.sort_by_key(|f| f.0);
     println!(
-        "{count} schedules, {steps} steps in {:.1?} ({} failed)",
+        "{count} schedules, {} steps in {:.1?} ({} failed); {} with a takeover; defences (schedules): {:?}",
+        coverage.steps,
         started.elapsed(),
-        failures.len()
+        failures.len(),
+        coverage.takeovers,
+        coverage.defences
     );
     if let Some((seed, first)) = failures.first() {
         let seeds: Vec<String> = failures.iter().take(30).map(|f| f.0.to_string()).collect();
@@ -287,6 +748,30 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
             seeds.join(", "),
             if failures.len() > 30 { ", ..." } else { "" }
         );
+    }
+    // The schedules must exercise what the invariants guard.
+    if count >= 1000 {
+        assert!(coverage.takeovers * 4 >= count, "too few takeovers");
+        for kind in [
+            DefenceKind::MasterVetoed,
+            DefenceKind::Isolation,
+            DefenceKind::Fence,
+            DefenceKind::FenceFailed,
+            DefenceKind::PriorityZero,
+            DefenceKind::SyncGroup,
+            DefenceKind::Tracker,
+            DefenceKind::Link,
+            DefenceKind::StaleAddressRemoved,
+        ] {
+            assert!(
+                coverage
+                    .defences
+                    .get(&kind)
+                    .is_some_and(|n| *n * 200 >= count),
+                "{kind:?} acted in too few schedules: {:?}",
+                coverage.defences
+            );
+        }
     }
 }
 

@@ -59,7 +59,7 @@ pub use event::{AddrOutcome, Address, Command, Event, LEDGER_FORMAT, Ledger, Lin
 
 use self::director::DirectorCore;
 use self::member::{Member, build_router};
-use crate::arbitration::{ArbAction, Verdict};
+use crate::arbitration::{ArbAction, Arbiter, Verdict};
 use crate::hooks::process::Outcome;
 use crate::hooks::{HookRun, NotifyQueue, hooks_for, state_name};
 use crate::timers::{RouterId, TimerHeap};
@@ -574,12 +574,37 @@ impl Node {
             };
             m.last_advert = Some((from, *priority, now));
         }
+        // A backup defers to a master unless it resigns (priority 0) or is
+        // one this router preempts (RFC 5798 6.4.2).
+        let defers = matches!(&input, Input::AdvertReceived { priority, .. }
+            if *priority != 0 && !(m.plan.preempt && *priority < m.router.priority()));
         let actions = m.router.handle(input, now);
         for a in &actions {
             self.execute(id, a);
         }
         for a in &actions {
             self.after_action(id, a);
+        }
+        if defers {
+            self.decided_backup(id);
+        }
+    }
+
+    /// An undecided router (Backup since it started) heard a master it
+    /// defers to: it is a backup now for the director too, and the
+    /// services that follow it go.
+    fn decided_backup(&mut self, id: RouterId) {
+        let now = self.now;
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        if !m.undecided || m.state() != State::Backup {
+            return;
+        }
+        m.undecided = false;
+        if let Some(d) = self.director.as_mut() {
+            let cmds = d.set_master(&m.plan.name, State::Backup, now);
+            self.out.extend(cmds);
         }
     }
 
@@ -730,8 +755,11 @@ impl Node {
                     .or_insert_with(|| (name.clone(), NotifyQueue::default()))
                     .1
                     .push(runs);
+                // Backup right after start is not a decision yet.
+                m.undecided = *from == State::Initialize && *to == State::Backup;
+                let told = m.director_state();
                 if let Some(d) = self.director.as_mut() {
-                    let cmds = d.set_master(&name, *to, now);
+                    let cmds = d.set_master(&name, told, now);
                     self.out.extend(cmds);
                 }
                 if resync {
@@ -1142,6 +1170,23 @@ impl Node {
             };
             if m.plan.interface == name && m.faults.link == up {
                 m.faults.link = !up;
+                // What the arbiter concluded while the link was down or
+                // gone says nothing about the link now: start afresh
+                // (unknown, which vetoes mastership) and probe at once,
+                // rather than holding an isolation FAULT until the next
+                // probe is due.
+                if up
+                    && m.arbiter
+                        .as_ref()
+                        .is_some_and(|a| a.verdict() != Verdict::Reachable)
+                    && let Some(plan) = m.plan.arbitration.as_ref()
+                {
+                    let mut fresh = Arbiter::new(plan, self.now);
+                    let start = fresh.start();
+                    m.arbiter = Some(fresh);
+                    m.faults.isolated = false;
+                    self.arb_actions(id, start);
+                }
                 self.resync(id);
             }
         }
@@ -1412,7 +1457,7 @@ impl Node {
                 let (mut d, cmds) = DirectorCore::new(vss, self.ledger.ipvs.clone(), now);
                 self.out.extend(cmds);
                 for m in self.members.values() {
-                    let cmds = d.set_master(&m.plan.name, m.state(), now);
+                    let cmds = d.set_master(&m.plan.name, m.director_state(), now);
                     self.out.extend(cmds);
                 }
                 self.director = Some(d);

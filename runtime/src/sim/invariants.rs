@@ -25,7 +25,6 @@ use std::time::Duration;
 use serde::Serialize;
 use vigil_schema::plan::{Family, PlanRouter, PlanTrackerKind};
 
-use crate::arbitration::fence::FENCED_VALID;
 use crate::node::Address;
 use crate::vrrp::timers::{master_down_interval, skew_time};
 use crate::vrrp::{Instant, State};
@@ -192,9 +191,9 @@ impl RouterInfo {
                     a.interval_ms * (u64::from(a.attempts) + 1) + a.timeout_ms + a.release_after_ms,
                 );
                 if let Some(f) = &a.fence {
+                    // The next master-down expiry runs the fence again.
                     g += master_down
-                        + Duration::from_millis(f.timeout_ms).min(scenario.timing.fence_runtime)
-                        + FENCED_VALID;
+                        + Duration::from_millis(f.timeout_ms).min(scenario.timing.fence_runtime);
                 }
             }
             let trackers = r

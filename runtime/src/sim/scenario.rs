@@ -341,6 +341,9 @@ pub struct Scenario {
     /// Faults, in any order (applied by time, then in list order).
     pub events: Vec<Timed>,
     pub timing: Timing,
+    /// The daemons start one after the other in topology order, this far
+    /// apart (zero: all at once, a cold start of the whole cluster).
+    pub start_gap: Duration,
     /// A successful fence powers off the peers it fences (those holding the
     /// router's VIPs or claiming mastership at that moment), as a BMC
     /// power-off would. False: it succeeds without effect.
@@ -355,6 +358,7 @@ impl Scenario {
             network: NetProfile::default(),
             events: Vec::new(),
             timing: Timing::default(),
+            start_gap: Duration::ZERO,
             fence_powers_off: true,
         }
     }

@@ -33,10 +33,10 @@ pub struct ScheduleOptions {
 impl Default for ScheduleOptions {
     fn default() -> Self {
         ScheduleOptions {
-            fault_window: Duration::from_millis(1500),
+            fault_window: Duration::from_millis(1000),
             first_fault: Duration::from_millis(300),
             max_faults: 3,
-            extra_tail: Duration::from_millis(300),
+            extra_tail: Duration::from_millis(200),
             lossy: true,
         }
     }

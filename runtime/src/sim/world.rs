@@ -36,6 +36,10 @@ const MAX_TICKS_AT_ONE_INSTANT: u32 = 64;
 /// Something queued for a time.
 #[derive(Clone, Debug)]
 pub(super) enum Item {
+    /// A host's first start.
+    Boot {
+        host: usize,
+    },
     Fault(Fault),
     /// An answer or notification for one life of a host's daemon.
     ToNode {
@@ -206,8 +210,10 @@ pub struct Sim {
     /// Sends per (host, interface, vrid, destination) in the current window.
     pub(super) sends: BTreeMap<(usize, String, u8, IpAddr), VecDeque<Instant>>,
     pub(super) echoes: BTreeMap<(usize, String, IpAddr), VecDeque<Instant>>,
-    /// Per (host, router): the last state seen.
-    states: BTreeMap<(usize, String), State>,
+    /// A state changed or a daemon came or went since the last cluster check.
+    pub(super) states_changed: bool,
+    /// Hosts whose addresses or states changed since their last check.
+    pub(super) host_dirty: BTreeSet<usize>,
     holders_dirty: bool,
     holders: BTreeMap<IpAddr, Vec<String>>,
     /// Stop at the first violation (tests) or record them all (`vigil simulate`).
@@ -270,7 +276,8 @@ impl Sim {
             split_since: BTreeMap::new(),
             sends: BTreeMap::new(),
             echoes: BTreeMap::new(),
-            states: BTreeMap::new(),
+            states_changed: true,
+            host_dirty: BTreeSet::new(),
             holders_dirty: true,
             holders: BTreeMap::new(),
             stop_at_violation: true,
@@ -282,8 +289,8 @@ impl Sim {
         };
         sim.rebuild_router_info();
         for h in 0..sim.hosts.len() {
-            let host = sim.hosts[h].spec.name.clone();
-            sim.push(Instant::ZERO, Item::Fault(Fault::Restart { host }));
+            let at = Instant::ZERO + sim.scenario.start_gap * u32::try_from(h).unwrap_or(u32::MAX);
+            sim.push(at, Item::Boot { host: h });
         }
         for e in sim.scenario.sorted_events() {
             sim.push(Instant::ZERO + e.at, Item::Fault(e.fault));
@@ -463,12 +470,19 @@ impl Sim {
             return;
         };
         match q.item {
+            Item::Boot { host } => {
+                let name = self.hosts[host].spec.name.clone();
+                self.note(Some(host), format!("{name} boots"));
+                self.last_disturbance = self.now;
+                self.start_daemon(host);
+            }
             Item::Fault(f) => self.apply_fault(f),
             Item::ToNode { host, life, event } => {
                 if self.hosts[host].life != life {
                     return;
                 }
                 if let Event::AddressResult { address, .. } = &event {
+                    self.host_dirty.insert(host);
                     let key = (address.interface.clone(), address.address);
                     let h = &mut self.hosts[host];
                     if let Some(n) = h.in_flight.get_mut(&key) {
@@ -606,12 +620,16 @@ impl Sim {
     fn after_step(&mut self, h: usize) {
         let wake = self.hosts[h].node.as_mut().and_then(Node::next_deadline);
         self.hosts[h].wake = wake;
-        self.refresh_states(h);
         if self.holders_dirty {
             self.refresh_holders();
         }
-        self.check_host(h);
-        self.check_cluster();
+        if self.host_dirty.remove(&h) {
+            self.check_host(h);
+        }
+        if self.states_changed || self.watching() {
+            self.states_changed = false;
+            self.check_cluster();
+        }
     }
 
     // --- commands --------------------------------------------------------------
@@ -669,7 +687,7 @@ impl Sim {
                 } => self.send_vrrp(h, &interface, family, src, dst, bytes),
                 Command::AddAddress(a) => {
                     let outcome = self.hosts[h].kernel.add_address(&a);
-                    self.holders_dirty = true;
+                    self.kernel_changed(h);
                     let d = self.answer_delay();
                     self.answer(
                         h,
@@ -684,7 +702,7 @@ impl Sim {
                 Command::RemoveAddress(a) => {
                     self.check_removal(h, &a);
                     let outcome = self.hosts[h].kernel.remove_address(&a);
-                    self.holders_dirty = true;
+                    self.kernel_changed(h);
                     let d = self.answer_delay();
                     self.answer(
                         h,
@@ -1028,13 +1046,10 @@ impl Sim {
         let host = fault.host().and_then(|n| self.host_index(n));
         self.trace
             .push(self.now, host, TraceItem::World(text.clone()));
-        let initial = self.now == Instant::ZERO && matches!(fault, Fault::Restart { .. });
-        if !initial {
-            self.record.faults.push(FaultRecord {
-                at: self.now,
-                description: text,
-            });
-        }
+        self.record.faults.push(FaultRecord {
+            at: self.now,
+            description: text,
+        });
         self.last_disturbance = self.now;
         let unknown = |s: &mut Sim, what: &str| s.note(None, format!("unknown {what}: ignored"));
         match fault {
@@ -1049,7 +1064,7 @@ impl Sim {
                     host.powered = false;
                     host.kernel = Kernel::default();
                     host.ledger = None;
-                    self.holders_dirty = true;
+                    self.kernel_changed(h);
                     self.refresh_holders();
                     self.check_cluster();
                 }
@@ -1068,7 +1083,7 @@ impl Sim {
             Fault::LinkDelete { host, interface } => match self.host_index(&host) {
                 Some(h) => {
                     let link = self.hosts[h].kernel.delete_link(&interface);
-                    self.holders_dirty = true;
+                    self.kernel_changed(h);
                     self.notify_link(h, link);
                     self.refresh_holders();
                 }
@@ -1078,7 +1093,7 @@ impl Sim {
                 Some(h) => {
                     let spec = self.hosts[h].spec.clone();
                     let link = self.hosts[h].kernel.create_link(&spec, &interface);
-                    self.holders_dirty = true;
+                    self.kernel_changed(h);
                     self.notify_link(h, link);
                     self.refresh_holders();
                 }
@@ -1168,7 +1183,7 @@ impl Sim {
             let host = &mut self.hosts[h];
             host.kernel = Kernel::boot(&spec);
             host.powered = true;
-            self.holders_dirty = true;
+            self.kernel_changed(h);
         }
         let host = &mut self.hosts[h];
         let node = Node::new(
@@ -1203,9 +1218,10 @@ impl Sim {
     /// The daemon is gone (crashed, powered off, or exited).
     fn daemon_gone(&mut self, h: usize, why: &str) {
         let host = &mut self.hosts[h];
-        if host.node.take().is_none() {
+        let Some(node) = host.node.take() else {
             return;
-        }
+        };
+        self.states_changed = true;
         host.life += 1;
         host.wake = None;
         host.stopping = false;
@@ -1215,14 +1231,7 @@ impl Sim {
         host.procs.clear();
         host.probes.clear();
         let name = host.spec.name.clone();
-        let gone: Vec<(String, State)> = self
-            .states
-            .iter()
-            .filter(|((g, _), _)| *g == h)
-            .map(|((_, r), s)| (r.clone(), *s))
-            .collect();
-        for (router, from) in gone {
-            self.states.remove(&(h, router.clone()));
+        for (router, from) in node.states() {
             if why != "stopped" {
                 self.record.transitions.push(Transition {
                     at: self.now,
@@ -1238,28 +1247,16 @@ impl Sim {
 
     // --- bookkeeping -------------------------------------------------------------
 
-    fn refresh_states(&mut self, h: usize) {
-        let Some(node) = self.hosts[h].node.as_ref() else {
-            return;
-        };
-        let names: Vec<String> = self.hosts[h]
-            .plan
-            .routers
-            .iter()
-            .map(|r| r.name.clone())
-            .collect();
-        for r in names {
-            let s = node.state_of(&r);
-            let key = (h, r);
-            match s {
-                Some(s) => {
-                    self.states.insert(key, s);
-                }
-                None => {
-                    self.states.remove(&key);
-                }
-            }
-        }
+    /// A host's addresses changed: VIP holders and its checks are due.
+    fn kernel_changed(&mut self, h: usize) {
+        self.holders_dirty = true;
+        self.host_dirty.insert(h);
+    }
+
+    /// Whether a time-bound condition is pending (a dual master, no
+    /// master, a split sync group): the cluster is checked at every step.
+    fn watching(&self) -> bool {
+        !self.dual_since.is_empty() || !self.none_since.is_empty() || !self.split_since.is_empty()
     }
 
     pub(super) fn refresh_holders(&mut self) {
@@ -1342,6 +1339,8 @@ impl Sim {
         let router = s("router");
         match event {
             "state_change" => {
+                self.states_changed = true;
+                self.host_dirty.insert(h);
                 let reason = match fields.get("reason") {
                     Some(Value::String(r)) => r.clone(),
                     Some(v) => v.to_string(),
@@ -1417,7 +1416,7 @@ impl Sim {
                 );
                 self.defence(h, router, DefenceKind::Link, detail);
             }
-            "stale_vip" => {
+            "stale_vip_removed" if fields.get("ok") == Some(&Value::Bool(true)) => {
                 let detail = s("address").unwrap_or_default();
                 self.defence(h, None, DefenceKind::StaleAddressRemoved, detail);
             }
