@@ -14,7 +14,9 @@
 //!     step, for every deadline that passed);
 //!
 //!   and optionally `"expect": {"router": "State", ...}`, the states that
-//!   must hold after the step (checked even when goldens are rewritten).
+//!   must hold after the step (checked even when goldens are rewritten),
+//!   and `"ipvs": [<KernelService>]`, the IPVS table the kernel holds from
+//!   this step on (what a crashed run left, before a `Start`).
 //! * The harness answers what a kernel would: `AddAddress`/`RemoveAddress`
 //!   from an address table (so the node's ledger is exercised), `SendEcho`
 //!   for the reference IPs a `"reachable": [..]` step made reachable,
@@ -55,6 +57,10 @@ struct Step {
     /// From this step on, these reference IPs answer echo requests.
     #[serde(default)]
     reachable: Option<Vec<IpAddr>>,
+    /// The IPVS table the kernel holds from this step on (e.g. what a
+    /// crashed run left before a `Start`).
+    #[serde(default)]
+    ipvs: Option<Vec<KernelService>>,
     #[serde(default)]
     expect: BTreeMap<String, String>,
 }
@@ -217,6 +223,9 @@ fn run_case(dir: &Path) -> Result<(), String> {
         let at = Instant(step.at_us);
         if let Some(r) = &step.reachable {
             kernel.reachable = r.iter().copied().collect();
+        }
+        if let Some(t) = step.ipvs.clone() {
+            kernel.ipvs = t;
         }
         // Deadlines that passed before this step, in order.
         while let Some(d) = node.next_deadline().filter(|d| *d < at) {

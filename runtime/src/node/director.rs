@@ -24,8 +24,10 @@
 //!   of every router. [`State::Initialize`] means "not decided yet": the
 //!   services that follow the router are held as they are (a restarted
 //!   master must not delete them first); Master programs them; Backup and
-//!   Fault remove them. A change that matters asks for a dump; the
-//!   reconciliation happens on the answer.
+//!   Fault remove them. A router starts in Backup and becomes master only
+//!   after the master-down interval, so the node reports Initialize until
+//!   it hears a master it defers to (`Member::director_state`). A change
+//!   that matters asks for a dump; the reconciliation happens on the answer.
 //! * [`DirectorCore::tick`] once `now` reaches [`DirectorCore::next_deadline`].
 //! * [`DirectorCore::reload`] with the new plan's virtual servers: health
 //!   survives for real servers whose check did not change

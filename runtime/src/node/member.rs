@@ -33,6 +33,11 @@ pub struct Member {
     fed_priority: u8,
     /// The last valid advert heard: sender, priority, when.
     pub last_advert: Option<(IpAddr, u8, Instant)>,
+    /// In Backup since it started (Initialize -> Backup) and has not yet
+    /// heard a master it defers to: it has not decided, and may still
+    /// become master without anyone else having been. See
+    /// [`Member::director_state`].
+    pub undecided: bool,
 }
 
 /// The core's config and password from a plan router.
@@ -83,6 +88,7 @@ impl Member {
             fed_fault: false,
             fed_allow: true,
             last_advert: None,
+            undecided: false,
         }
     }
 
@@ -92,6 +98,19 @@ impl Member {
 
     pub fn state(&self) -> State {
         self.router.state()
+    }
+
+    /// The state the director core is told: Initialize ("not decided yet",
+    /// the services that follow the router are held as they are) while the
+    /// router is [`undecided`](Member::undecided). A restarted master
+    /// starts in Backup and takes over after the master-down interval; it
+    /// must not delete its `only_on_master_of` services in between.
+    pub fn director_state(&self) -> State {
+        if self.undecided {
+            State::Initialize
+        } else {
+            self.router.state()
+        }
     }
 
     /// Arbitration and the fence gate allow mastership.
