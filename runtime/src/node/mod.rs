@@ -60,6 +60,7 @@ pub use event::{AddrOutcome, Address, Command, Event, LEDGER_FORMAT, Ledger, Lin
 use self::director::DirectorCore;
 use self::member::{Member, build_router};
 use crate::arbitration::{ArbAction, Arbiter, Verdict};
+use crate::health::scheduler::{CheckKind, RsId};
 use crate::hooks::process::Outcome;
 use crate::hooks::{HookRun, NotifyQueue, hooks_for, state_name};
 use crate::timers::{RouterId, TimerHeap};
@@ -78,7 +79,14 @@ enum ProcKind {
     Fence,
     SelfFence,
     Tracker(usize),
+    /// A health check that runs a command.
+    Check(RsId),
 }
+
+/// A command health check has no timeout of its own in the runner: the
+/// health scheduler aborts it at its deadline (`AbortProbe` -> `Kill`).
+/// This only bounds a check nobody aborted.
+pub const CHECK_SAFETY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The node's own counters.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -288,7 +296,7 @@ impl Node {
                 let now = self.now;
                 if let Some(d) = self.director.as_mut() {
                     let cmds = d.on_probe_done(rs, result, now);
-                    self.out.extend(cmds);
+                    self.director_out(cmds);
                 }
                 self.persist_ipvs();
             }
@@ -296,7 +304,7 @@ impl Node {
                 let now = self.now;
                 if let Some(d) = self.director.as_mut() {
                     let cmds = d.on_ipvs_dumped(result, now);
-                    self.out.extend(cmds);
+                    self.director_out(cmds);
                 }
                 self.persist_ipvs();
             }
@@ -359,7 +367,7 @@ impl Node {
                 self.now,
             );
             self.director = Some(d);
-            self.out.extend(cmds);
+            self.director_out(cmds);
         }
         self.write_ledger();
         self.out.push(Command::Ready);
@@ -604,7 +612,7 @@ impl Node {
         m.undecided = false;
         if let Some(d) = self.director.as_mut() {
             let cmds = d.set_master(&m.plan.name, State::Backup, now);
-            self.out.extend(cmds);
+            self.director_out(cmds);
         }
     }
 
@@ -760,7 +768,7 @@ impl Node {
                 let told = m.director_state();
                 if let Some(d) = self.director.as_mut() {
                     let cmds = d.set_master(&name, told, now);
-                    self.out.extend(cmds);
+                    self.director_out(cmds);
                 }
                 if resync {
                     self.resync(id);
@@ -789,6 +797,40 @@ impl Node {
             }
             _ => {}
         }
+    }
+
+    /// The director's commands; command health checks go through the one
+    /// process runner (`Spawn`/`Kill`/`ProcessExited`) like hooks and
+    /// trackers, the others to the shell's probe executor.
+    fn director_out(&mut self, cmds: Vec<Command>) {
+        for cmd in cmds {
+            match cmd {
+                Command::StartProbe {
+                    rs,
+                    kind: CheckKind::Command { argv, env },
+                } => {
+                    self.kill_check(rs);
+                    self.spawn(0, ProcKind::Check(rs), argv, env, CHECK_SAFETY_TIMEOUT);
+                }
+                Command::AbortProbe { rs } if self.kill_check(rs) => {}
+                other => self.out.push(other),
+            }
+        }
+    }
+
+    /// Kills the running command check of `rs`; false when there is none.
+    fn kill_check(&mut self, rs: RsId) -> bool {
+        let procs: Vec<ProcId> = self
+            .procs
+            .iter()
+            .filter(|(_, (_, k))| *k == ProcKind::Check(rs))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &procs {
+            self.procs.remove(p);
+            self.out.push(Command::Kill { proc: *p });
+        }
+        !procs.is_empty()
     }
 
     // --- processes ---------------------------------------------------------
@@ -939,6 +981,22 @@ impl Node {
                 };
                 let actions = m.trackers.on_result(index, ok);
                 self.track_actions(id, actions);
+            }
+            ProcKind::Check(rs) => {
+                let result = match (&outcome, ok) {
+                    (_, true) => Ok(()),
+                    (Some(o), false) => Err(format!("check command failed: {}", result_text(o))),
+                    (None, false) => Err(format!(
+                        "cannot run the check command: {}",
+                        error.as_deref().unwrap_or("unknown error")
+                    )),
+                };
+                let now = self.now;
+                if let Some(d) = self.director.as_mut() {
+                    let cmds = d.on_probe_done(rs, result, now);
+                    self.director_out(cmds);
+                }
+                self.persist_ipvs();
             }
         }
     }
@@ -1327,7 +1385,7 @@ impl Node {
         }
         if let Some(d) = self.director.as_mut() {
             let cmds = d.tick(now);
-            self.out.extend(cmds);
+            self.director_out(cmds);
         }
         self.persist_ipvs();
     }
@@ -1450,16 +1508,17 @@ impl Node {
         match self.director.as_mut() {
             Some(d) => {
                 let cmds = d.reload(vss, now);
-                self.out.extend(cmds);
+                self.director_out(cmds);
             }
             None if vss.is_empty() => {}
             None => {
                 let (mut d, cmds) = DirectorCore::new(vss, self.ledger.ipvs.clone(), now);
-                self.out.extend(cmds);
+                self.director_out(cmds);
+                let mut all = Vec::new();
                 for m in self.members.values() {
-                    let cmds = d.set_master(&m.plan.name, m.director_state(), now);
-                    self.out.extend(cmds);
+                    all.extend(d.set_master(&m.plan.name, m.director_state(), now));
                 }
+                self.director_out(all);
                 self.director = Some(d);
             }
         }
@@ -1485,7 +1544,7 @@ impl Node {
         let now = self.now;
         if let Some(d) = self.director.as_mut() {
             let cmds = d.shutdown(now);
-            self.out.extend(cmds);
+            self.director_out(cmds);
         }
         self.persist_ipvs();
         self.out.push(Command::Stopped);
@@ -1523,4 +1582,12 @@ pub fn interfaces_of(plan: &Plan) -> BTreeSet<String> {
         }));
     }
     all
+}
+
+fn result_text(o: &Outcome) -> String {
+    match o {
+        Outcome::Exited { code } => format!("exit status {code}"),
+        Outcome::Signaled { signal } => format!("killed by signal {signal}"),
+        Outcome::TimedOut => "timed out".into(),
+    }
 }
