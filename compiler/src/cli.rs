@@ -5,8 +5,11 @@
 
 use std::path::PathBuf;
 
-use crate::commands::{self, build::BuildArgs, check::CheckArgs, plan_show::PlanShowArgs};
+use crate::commands::{
+    self, build::BuildArgs, check::CheckArgs, plan_show::PlanShowArgs, simulate::SimulateArgs,
+};
 use crate::render::Format;
+use crate::simulate::scenario::{CliFault, CliFaultKind};
 
 pub const USAGE: &str = "\
 vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
@@ -18,6 +21,12 @@ Usage:
                               (--check: exit 1 when DIR is stale instead)
   vigil plan show HOST TOPOLOGY...
                               summarise one host's plan
+  vigil simulate [TOPOLOGY...] [--scenario FILE] [--fail SPEC [--at T] [--for D]]...
+                 [--cut SPEC [--at T] [--for D]]... [--duration D] [--max-outage D]
+                 [--seed N] [--router NAME]... [--format human|json]
+                              run the plans in a simulated cluster under faults;
+                              print who holds each VIP when, and a verdict
+                              (docs/simulate.md)
   vigil lints                 list every lint
   vigil explain CODE|NAME     explain a lint (e.g. `vigil explain V0101`)
   vigil schema                print the topology JSON Schema
@@ -25,6 +34,8 @@ Usage:
 
 check exits 0 when clean, 1 on errors (or warnings with --deny warnings),
 2 on usage errors or unreadable files. A directory stands for its *.toml files.
+simulate exits 0 when the verdict holds, 1 on a double holder, an outage above
+the bound or a broken invariant, 2 on usage errors or an invalid topology or scenario.
 ";
 
 /// A parsed command line.
@@ -33,6 +44,7 @@ pub enum Command {
     Check(CheckArgs),
     Build(BuildArgs),
     PlanShow(PlanShowArgs),
+    Simulate(SimulateArgs),
     Lints,
     Explain(String),
     Schema,
@@ -50,6 +62,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "-V" | "--version" => Ok(Command::Version),
         "check" => parse_check(rest).map(Command::Check),
         "build" => parse_build(rest).map(Command::Build),
+        "simulate" => parse_simulate(rest).map(Command::Simulate),
         "plan" => match rest {
             [sub, host, paths @ ..] if sub == "show" && !paths.is_empty() => {
                 Ok(Command::PlanShow(PlanShowArgs {
@@ -158,6 +171,81 @@ fn parse_build(rest: &[String]) -> Result<BuildArgs, String> {
     })
 }
 
+fn parse_duration(v: &str, flag: &str) -> Result<vigil_schema::units::Duration, String> {
+    v.parse().map_err(|e| format!("`{flag}`: {e}"))
+}
+
+fn parse_simulate(rest: &[String]) -> Result<SimulateArgs, String> {
+    let mut args = SimulateArgs {
+        paths: Vec::new(),
+        scenario: None,
+        faults: Vec::new(),
+        json: false,
+        seed: None,
+        duration: None,
+        max_outage: None,
+        routers: Vec::new(),
+    };
+    let mut iter = rest.iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| flag_value(inline.clone(), &mut iter, name);
+        match flag {
+            "--scenario" => args.scenario = Some(PathBuf::from(value("--scenario")?)),
+            "--fail" => args.faults.push(CliFault {
+                kind: CliFaultKind::Fail(value("--fail")?),
+                at: None,
+                for_: None,
+            }),
+            "--cut" => args.faults.push(CliFault {
+                kind: CliFaultKind::Cut(value("--cut")?),
+                at: None,
+                for_: None,
+            }),
+            "--at" | "--for" => {
+                let d = parse_duration(&value(flag)?, flag)?;
+                let Some(last) = args.faults.last_mut() else {
+                    return Err(format!("`{flag}` follows a `--fail` or `--cut`"));
+                };
+                let slot = if flag == "--at" {
+                    &mut last.at
+                } else {
+                    &mut last.for_
+                };
+                if slot.is_some() {
+                    return Err(format!("`{flag}` given twice for one fault"));
+                }
+                *slot = Some(d);
+            }
+            "--duration" => args.duration = Some(parse_duration(&value(flag)?, flag)?),
+            "--max-outage" => args.max_outage = Some(parse_duration(&value(flag)?, flag)?),
+            "--seed" => {
+                let v = value("--seed")?;
+                args.seed = Some(
+                    v.parse()
+                        .map_err(|_| format!("`--seed` takes a number, not `{v}`"))?,
+                );
+            }
+            "--router" => args.routers.push(value("--router")?),
+            "--format" => {
+                let v = value("--format")?;
+                args.json = match v.as_str() {
+                    "human" => false,
+                    "json" => true,
+                    _ => return Err(format!("unknown format `{v}` (human or json)")),
+                };
+            }
+            "--" => args.paths.extend(iter.by_ref().map(PathBuf::from)),
+            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
+            _ => args.paths.push(PathBuf::from(arg)),
+        }
+    }
+    if args.paths.is_empty() && args.scenario.is_none() {
+        return Err("`simulate` needs topology files or `--scenario FILE`".into());
+    }
+    Ok(args)
+}
+
 /// Runs the command line; returns the exit status.
 pub fn main(args: &[String]) -> u8 {
     let command = match parse(args) {
@@ -171,6 +259,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Check(check) => commands::check::run(&check),
         Command::Build(build) => commands::build::run(&build),
         Command::PlanShow(show) => commands::plan_show::run(&show),
+        Command::Simulate(sim) => commands::simulate::run(&sim),
         Command::Lints => commands::lints::run(),
         Command::Explain(key) => commands::explain::run(&key),
         Command::Schema => commands::schema::run(),
@@ -206,6 +295,29 @@ mod tests {
         );
         assert_eq!(c.format, Format::Json);
         assert!(c.deny_warnings);
+    }
+
+    #[test]
+    fn parses_simulate_faults_with_their_times() {
+        let Ok(Command::Simulate(s)) = parse(&args(
+            "simulate t.toml --fail host:lb1 --at 10s --for 5s --cut hb --format json --seed 7",
+        )) else {
+            panic!("not a simulate");
+        };
+        assert_eq!(s.paths, vec![PathBuf::from("t.toml")]);
+        assert_eq!(s.faults.len(), 2);
+        assert_eq!(s.faults[0].kind, CliFaultKind::Fail("host:lb1".into()));
+        assert_eq!(s.faults[0].at.map(|d| d.as_millis()), Some(10_000));
+        assert_eq!(s.faults[0].for_.map(|d| d.as_millis()), Some(5_000));
+        assert_eq!(s.faults[1].kind, CliFaultKind::Cut("hb".into()));
+        assert_eq!(s.faults[1].at, None);
+        assert!(s.json);
+        assert_eq!(s.seed, Some(7));
+        assert!(parse(&args("simulate --at 1s t.toml")).is_err());
+        assert!(parse(&args("simulate t.toml --fail host:a --at 1s --at 2s")).is_err());
+        assert!(parse(&args("simulate t.toml --fail host:a --at soon")).is_err());
+        assert!(parse(&args("simulate")).is_err());
+        assert!(parse(&args("simulate --scenario s.toml")).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Pipeline: [`load`] (files → `Topology` or load diagnostics) →
 //! [`resolve`] (→ [`model::Cluster`], spans kept) → [`lints`] (→
 //! [`diagnostic::Diagnostic`]s) → [`render`] (human / JSON / GitHub).
+//! [`simulate`] runs the emitted plans in `vigild`'s cluster simulation.
 
 pub mod artifacts;
 pub mod build;
@@ -18,4 +19,5 @@ pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod simulate;
 pub mod source;

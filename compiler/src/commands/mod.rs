@@ -7,6 +7,7 @@ pub mod explain;
 pub mod lints;
 pub mod plan_show;
 pub mod schema;
+pub mod simulate;
 
 use std::io::Write;
 use std::path::PathBuf;

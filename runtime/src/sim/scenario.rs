@@ -6,6 +6,7 @@
 //! [`super::SimTopology`]; a name it does not know makes the fault a no-op
 //! that is noted in the trace (never a panic).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -344,6 +345,8 @@ pub struct Scenario {
     /// The daemons start one after the other in topology order, this far
     /// apart (zero: all at once, a cold start of the whole cluster).
     pub start_gap: Duration,
+    /// Boot times of particular hosts (instead of their place in the gap).
+    pub boot: BTreeMap<String, Duration>,
     /// A successful fence powers off the peers it fences (those holding the
     /// router's VIPs or claiming mastership at that moment), as a BMC
     /// power-off would. False: it succeeds without effect.
@@ -359,6 +362,7 @@ impl Scenario {
             events: Vec::new(),
             timing: Timing::default(),
             start_gap: Duration::ZERO,
+            boot: BTreeMap::new(),
             fence_powers_off: true,
         }
     }

@@ -289,7 +289,11 @@ impl Sim {
         };
         sim.rebuild_router_info();
         for h in 0..sim.hosts.len() {
-            let at = Instant::ZERO + sim.scenario.start_gap * u32::try_from(h).unwrap_or(u32::MAX);
+            let at = Instant::ZERO
+                + match sim.scenario.boot.get(&sim.hosts[h].spec.name) {
+                    Some(d) => *d,
+                    None => sim.scenario.start_gap * u32::try_from(h).unwrap_or(u32::MAX),
+                };
             sim.push(at, Item::Boot { host: h });
         }
         for e in sim.scenario.sorted_events() {
@@ -331,6 +335,10 @@ impl Sim {
 
     pub fn topology(&self) -> &SimTopology {
         &self.topo
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
     }
 
     /// The first violation, when [`Sim::stop_at_violation`] stopped the run.
@@ -1042,8 +1050,13 @@ impl Sim {
     // --- faults ------------------------------------------------------------------
 
     fn apply_fault(&mut self, fault: Fault) {
-        let text = fault.describe();
         let host = fault.host().and_then(|n| self.host_index(n));
+        let text = match (&fault, host) {
+            (Fault::Restart { host: name }, Some(h)) if !self.hosts[h].powered => {
+                format!("{name} boots; vigild starts")
+            }
+            _ => fault.describe(),
+        };
         self.trace
             .push(self.now, host, TraceItem::World(text.clone()));
         self.record.faults.push(FaultRecord {
@@ -1361,7 +1374,22 @@ impl Sim {
                     .and_then(|a| a.get("kind"))
                     .and_then(Value::as_str)
                     .unwrap_or("");
-                let detail = alarm.map(|a| a.to_string()).unwrap_or_default();
+                // What the alarm says besides its kind.
+                let detail = match alarm {
+                    Some(Value::Object(o)) => {
+                        let rest: serde_json::Map<String, Value> = o
+                            .iter()
+                            .filter(|(k, _)| *k != "kind")
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        if rest.is_empty() {
+                            String::new()
+                        } else {
+                            Value::Object(rest).to_string()
+                        }
+                    }
+                    _ => String::new(),
+                };
                 let kind = match kind {
                     "master_vetoed" => Some(DefenceKind::MasterVetoed),
                     "fence_failed" => Some(DefenceKind::FenceFailed),
