@@ -749,7 +749,8 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
             if failures.len() > 30 { ", ..." } else { "" }
         );
     }
-    // The schedules must exercise what the invariants guard.
+    // The schedules must exercise what the invariants guard: each defence
+    // in at least one schedule in 500.
     if count >= 1000 {
         assert!(coverage.takeovers * 4 >= count, "too few takeovers");
         for kind in [
@@ -767,7 +768,7 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
                 coverage
                     .defences
                     .get(&kind)
-                    .is_some_and(|n| *n * 200 >= count),
+                    .is_some_and(|n| *n * 500 >= count),
                 "{kind:?} acted in too few schedules: {:?}",
                 coverage.defences
             );
@@ -803,4 +804,37 @@ fn a_vip_added_while_stepping_down_is_removed_when_the_kernel_answers() {
         .any(|c| c.holders.contains(&"lb2".to_string()));
     assert!(lb2_took_it, "the scenario must exercise the window");
     assert!(sim.ledger("lb2").is_some_and(|l| l.addresses.is_empty()));
+}
+
+#[test]
+#[ignore = "known gap: a crash between the kernel's add and the ledger write leaves a VIP nobody removes"]
+fn crash_between_add_and_ledger_write() {
+    // Kernel answers take 5 ms: kill lb1's daemon 1 ms after it took over,
+    // while its VIP is in the kernel but not yet in its ledger.
+    let c = pair();
+    let mut probe = Scenario::new("election", ms(1000));
+    probe.timing.answer_delay = (ms(5), ms(5));
+    let sim = run(&c, probe.clone(), 13);
+    let (t, _) = became_master(&sim, "lb1", "www", Instant::ZERO).unwrap();
+    let crash = Duration::from_micros(t.as_micros()) + ms(1);
+    let mut s = probe
+        .at(crash, Fault::Crash { host: "lb1".into() })
+        .at(ms(1500), Fault::Restart { host: "lb1".into() });
+    s.name = "killed between add and ledger".into();
+    s.duration = ms(2500);
+    let mut sim = Sim::new(c.topology(), s, 13).unwrap();
+    // Right after the restart lb1 is a backup (it preempts later).
+    let _ = sim.run_until(at(ms(1600)));
+    assert!(
+        sim.record()
+            .defended(DefenceKind::ForeignAddressLeft, Some("www")),
+        "the restart found the VIP without a record"
+    );
+    assert_eq!(sim.state("lb1", "www"), Some(State::Backup));
+    // What should hold once the ledger records adds before making them:
+    assert_eq!(
+        sim.holders(c.vip("www")),
+        vec!["lb2"],
+        "only the master holds it"
+    );
 }

@@ -35,7 +35,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use vigil_schema::units::Duration as Written;
-use vigild::sim::{Cut, Endpoint, Fault, NetProfile, Scenario, SimTopology, settle_time};
+use vigild::sim::{
+    Cut, Endpoint, Fault, FenceEffect, NetProfile, Scenario, SimTopology, settle_time,
+};
 
 use crate::model::Cluster;
 
@@ -59,6 +61,10 @@ pub struct ScenarioFile {
     pub boot: BTreeMap<String, Written>,
     pub network: Option<NetworkSpec>,
     pub timing: Option<TimingSpec>,
+    /// What a successful fence powers off: `holders` (the peers holding
+    /// the VIPs or claiming mastership; the default), `peers` (every peer),
+    /// `nothing`.
+    pub fence: Option<String>,
     #[serde(default, rename = "event")]
     pub events: Vec<EventSpec>,
 }
@@ -185,6 +191,16 @@ pub fn prepare(
             s.timing.tracker_runtime = ms(d);
         }
     }
+    s.fence = match file.fence.as_deref() {
+        None | Some("holders") => FenceEffect::Holders,
+        Some("peers") => FenceEffect::AllPeers,
+        Some("nothing") => FenceEffect::Nothing,
+        Some(other) => {
+            return Err(format!(
+                "fence = \"{other}\": write \"holders\", \"peers\" or \"nothing\""
+            ));
+        }
+    };
     for (host, at) in &file.boot {
         if !cluster.hosts.contains_key(host) {
             return Err(format!("boot: {}", unknown_host(host, cluster)));

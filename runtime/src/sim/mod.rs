@@ -42,7 +42,8 @@
 //!   `hook_runtime`; command trackers succeed unless the scenario makes
 //!   them fail; fence commands succeed unless it makes them fail, and a
 //!   successful fence powers off the peers that hold the router's VIPs or
-//!   claim mastership. A program outliving its timeout is `TimedOut`.
+//!   claim mastership (or every peer, or nobody: [`FenceEffect`]). A
+//!   program outliving its timeout is `TimedOut`.
 //!
 //! # Running
 //! ```no_run
@@ -74,7 +75,7 @@ pub mod world;
 pub use invariants::{Invariant, Violation};
 pub use record::{Defence, DefenceKind, HolderChange, HolderSpan, Record, Transition};
 pub use rng::Rng;
-pub use scenario::{Cut, Endpoint, Fault, NetProfile, Scenario, Timed, Timing};
+pub use scenario::{Cut, Endpoint, Fault, FenceEffect, NetProfile, Scenario, Timed, Timing};
 pub use schedule::{ScheduleOptions, random_scenario, settle_time};
 pub use topology::{SimHost, SimInterface, SimTopology};
 pub use world::{Failure, Sim};

@@ -347,10 +347,24 @@ pub struct Scenario {
     pub start_gap: Duration,
     /// Boot times of particular hosts (instead of their place in the gap).
     pub boot: BTreeMap<String, Duration>,
-    /// A successful fence powers off the peers it fences (those holding the
-    /// router's VIPs or claiming mastership at that moment), as a BMC
-    /// power-off would. False: it succeeds without effect.
-    pub fence_powers_off: bool,
+    /// What a successful fence command does to the peers.
+    pub fence: FenceEffect,
+}
+
+/// What a successful fence command does (the plan only names a program;
+/// what it powers off is the operator's script).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FenceEffect {
+    /// Powers off the peers that hold the router's VIPs or claim
+    /// mastership at that moment (a script that checks before it shoots).
+    #[default]
+    Holders,
+    /// Powers off every peer of the router (a plain BMC power-off of
+    /// `VIGIL_PEER_HOSTS`).
+    AllPeers,
+    /// Succeeds without effect (a fence that fences nothing).
+    Nothing,
 }
 
 impl Scenario {
@@ -363,7 +377,7 @@ impl Scenario {
             timing: Timing::default(),
             start_gap: Duration::ZERO,
             boot: BTreeMap::new(),
-            fence_powers_off: true,
+            fence: FenceEffect::Holders,
         }
     }
 

@@ -11,7 +11,7 @@ use vigil_schema::plan::{Plan, PlanTrackerKind};
 
 use super::invariants::RouterInfo;
 use super::rng::Rng;
-use super::scenario::{Cut, Endpoint, Fault, NetProfile, Scenario};
+use super::scenario::{Cut, Endpoint, Fault, FenceEffect, NetProfile, Scenario};
 use super::topology::SimTopology;
 
 /// The shape of random schedules.
@@ -70,6 +70,9 @@ pub fn random_scenario(seed: u64, topo: &SimTopology, opts: &ScheduleOptions) ->
     let base = NetProfile::default();
     let mut s = Scenario::new(&format!("random #{seed}"), Duration::ZERO);
     s.network = base.clone();
+    if rng.below(4) == 0 {
+        s.fence = FenceEffect::AllPeers;
+    }
     let window_end = opts.first_fault + opts.fault_window;
     let n = rng.range(1, opts.max_faults.max(1) as u64) as usize;
     let hosts: Vec<String> = topo.hosts.iter().map(|h| h.name.clone()).collect();

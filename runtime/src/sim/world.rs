@@ -26,7 +26,7 @@ use super::invariants::{Invariant, RouterInfo, Violation};
 use super::kernel::Kernel;
 use super::record::{Defence, DefenceKind, FaultRecord, HolderChange, Record, Transition};
 use super::rng::Rng;
-use super::scenario::{Cut, Endpoint, Fault, NetProfile, Scenario};
+use super::scenario::{Cut, Endpoint, Fault, FenceEffect, NetProfile, Scenario};
 use super::topology::{SimHost, SimTopology};
 use super::trace::{Trace, TraceItem, advert_fields, fmt_time};
 
@@ -136,6 +136,9 @@ pub(super) struct HostSim {
     last_answer: Instant,
     /// Address changes asked for and not yet answered, by (interface, address).
     pub(super) in_flight: BTreeMap<(String, IpAddr), u32>,
+    /// Addresses this daemon reported at start as present and not its own
+    /// (left alone by design): (interface, address).
+    pub(super) reported_foreign: BTreeSet<(String, IpAddr)>,
     /// The daemon said `Stopped`: it exits once its answers are in.
     stopping: bool,
 }
@@ -251,6 +254,7 @@ impl Sim {
                 ticks_at: (Instant::ZERO, 0),
                 last_answer: Instant::ZERO,
                 in_flight: BTreeMap::new(),
+                reported_foreign: BTreeSet::new(),
                 stopping: false,
             })
             .collect();
@@ -1002,10 +1006,11 @@ impl Sim {
         );
     }
 
-    /// A fence of `router` run by host `h` succeeded: the peers that hold
-    /// the router's VIPs or claim mastership lose power.
+    /// A fence of `router` run by host `h` succeeded: the peers it fences
+    /// lose power (see [`FenceEffect`]).
     fn fence_succeeded(&mut self, h: usize, router: &str) {
-        if !self.scenario.fence_powers_off {
+        let effect = self.scenario.fence;
+        if effect == FenceEffect::Nothing {
             return;
         }
         let Some(pr) = self.hosts[h]
@@ -1032,7 +1037,7 @@ impl Sim {
                     .vips
                     .iter()
                     .any(|v| host.kernel.addresses.iter().any(|a| a.address == v.address));
-                host.powered && (master || holds)
+                host.powered && (effect == FenceEffect::AllPeers || master || holds)
             })
             .map(|g| self.hosts[g].spec.name.clone())
             .collect();
@@ -1239,6 +1244,7 @@ impl Sim {
         host.wake = None;
         host.stopping = false;
         host.in_flight.clear();
+        host.reported_foreign.clear();
         host.sockets.clear();
         host.echo.clear();
         host.procs.clear();
@@ -1394,7 +1400,17 @@ impl Sim {
                     "master_vetoed" => Some(DefenceKind::MasterVetoed),
                     "fence_failed" => Some(DefenceKind::FenceFailed),
                     "dual_master" => Some(DefenceKind::DualMasterAlarm),
-                    "vip_present_not_ours" => Some(DefenceKind::ForeignAddressLeft),
+                    "vip_present_not_ours" => {
+                        let a = alarm.and_then(|a| {
+                            let i = a.get("interface")?.as_str()?;
+                            let ip = a.get("address")?.as_str()?.parse().ok()?;
+                            Some((i.to_string(), ip))
+                        });
+                        if let Some(a) = a {
+                            self.hosts[h].reported_foreign.insert(a);
+                        }
+                        Some(DefenceKind::ForeignAddressLeft)
+                    }
                     _ => None,
                 };
                 if let Some(kind) = kind {
