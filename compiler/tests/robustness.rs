@@ -81,7 +81,7 @@ fn every_case_exits_1_through_the_binary() {
     for (i, (name, bytes, _)) in cases().into_iter().enumerate() {
         let path = dir.join(format!("{i}-{name}.toml"));
         std::fs::write(&path, &bytes).unwrap();
-        for format in ["human", "json", "github"] {
+        for format in ["human", "json", "github", "sarif"] {
             let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
                 .args(["check", "--format", format])
                 .arg(&path)
