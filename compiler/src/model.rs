@@ -214,6 +214,8 @@ pub struct Router {
     /// Default 1s.
     pub advert_interval: Setting<Duration>,
     pub vips: Vec<At<Cidr>>,
+    /// Where `vips` was written (the array), if it was.
+    pub vips_span: Option<Span>,
     /// Default `always`.
     pub preempt: Setting<Preempt>,
     pub preempt_delay: Option<At<Duration>>,

@@ -232,6 +232,9 @@ impl Cx {
             &mut existing.advert_interval,
             new.advert_interval,
         );
+        if existing.vips_span.is_none() {
+            existing.vips_span = new.vips_span.clone();
+        }
         if existing.vips.is_empty() {
             existing.vips = new.vips;
         } else if !new.vips.is_empty() {
@@ -372,7 +375,9 @@ impl Cx {
             vrid: self.at(&r.vrid),
             version: self.setting(&r.version, 3),
             advert_interval: self.setting(&r.advert_interval, Duration::from_secs(1)),
-            vips: self.list(&r.vips),
+            vips: self.list(&r.vips.value),
+            // A detached (defaulted) span means the key was not written.
+            vips_span: (r.vips.span != (0..0)).then(|| self.span(&r.vips.span)),
             preempt: self.setting(&r.preempt, Preempt::Always),
             preempt_delay: self.opt(&r.preempt_delay),
             accept: self.setting(&r.accept, true),

@@ -358,3 +358,68 @@ fn dr_real_servers_per_director_tun_and_unknown_segments() {
     let sorry = vs("dr", "10.20.0.21").replace("10.20.0.50:80", "10.30.0.50:80");
     assert_only(&sorry, "V0913", "sorry server 10.30.0.50");
 }
+
+#[test]
+fn conflicting_passwords_say_what_happens() {
+    let a = "[segment.front]\nsubnets = [\"10.20.0.0/24\"]\nreference_ips = [\"10.20.0.1\"]\n\n[host.web1.interface.eth0]\nsegment = \"front\"\naddresses = [\"10.20.0.11/24\"]\n\n[router.legacy]\nsegment = \"front\"\nvrid = 9\nversion = 2\nvips = [\"10.20.0.9/24\"]\naccept_split_brain = \"test\"\nauth = { type = \"pass\", password = \"one\" }\nmember.web1 = { priority = 100 }\n";
+    let b = "[router.legacy]\nsegment = \"front\"\nvrid = 9\nauth = { type = \"pass\", password = \"two\" }\n";
+    let found: Vec<_> = analyse_texts(&[("a.toml", a.as_bytes()), ("b.toml", b.as_bytes())])
+        .diagnostics
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "V0102");
+    assert!(
+        found[0].1.contains("rejects the other's adverts"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_virtual_server_on_another_routers_vip_names_that_router() {
+    let text = edit(
+        &[],
+        "\n[router.api]\nsegment = \"front\"\nvrid = 52\nvips = [\"10.20.0.101/24\"]\naccept_split_brain = \"test\"\nmember.web1 = { priority = 100 }\n\n[virtual_server.http]\nrouter = \"www\"\naddress = \"10.20.0.101\"\nport = 80\n",
+    );
+    let analysis = analyse_texts(&[("t.toml", text.as_bytes())]);
+    assert_eq!(analysis.diagnostics.len(), 1, "{:?}", analysis.diagnostics);
+    let d = &analysis.diagnostics[0];
+    assert_eq!(d.code, "V0901");
+    let help = d.help.as_deref().unwrap();
+    assert!(
+        help.contains("belongs to router `api`: set `router = \"api\"`"),
+        "{help}"
+    );
+    assert!(
+        d.secondary
+            .iter()
+            .any(|l| l.message.as_deref() == Some("10.20.0.101 is a VIP of router `api`"))
+    );
+}
+
+#[test]
+fn empty_vips_point_at_the_empty_list() {
+    let text = edit(&[("vips = [\"10.20.0.100/24\"]", "vips = []")], "");
+    let analysis = analyse_texts(&[("t.toml", text.as_bytes())]);
+    let d = analysis
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "V0605")
+        .expect("no-vips");
+    assert_eq!(analysis.sources.text(&d.primary.span), "[]");
+    // Left out entirely: the router's table.
+    let text = edit(&[("vips = [\"10.20.0.100/24\"]\n", "")], "");
+    let analysis = analyse_texts(&[("t.toml", text.as_bytes())]);
+    let d = analysis
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "V0605")
+        .expect("no-vips");
+    assert!(
+        analysis
+            .sources
+            .text(&d.primary.span)
+            .starts_with("[router.www]")
+    );
+}

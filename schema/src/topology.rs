@@ -142,7 +142,7 @@ pub struct Router {
     pub advert_interval: Option<Sp<Duration>>,
     /// Virtual IP addresses with prefix, all of one family.
     #[serde(default)]
-    pub vips: Vec<Sp<Cidr>>,
+    pub vips: Sp<Vec<Sp<Cidr>>>,
     /// Preemption: `"always"` (default; a higher priority member takes over)
     /// or `"never"` (a running master keeps the VIPs).
     #[serde(default)]

@@ -10,7 +10,7 @@
 //! there, so both files of a cross-file conflict are annotated.
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::source::SourceMap;
+use crate::source::{SourceMap, printable};
 
 pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
     let command = match diagnostic.severity {
@@ -19,10 +19,10 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Info => "notice",
     };
     let title = format!("{} {}", diagnostic.code, diagnostic.name);
-    let mut message = diagnostic.message.clone();
+    let mut message = printable(&diagnostic.message).into_owned();
     if let Some(help) = &diagnostic.help {
         message.push_str("\nhelp: ");
-        message.push_str(help);
+        message.push_str(&printable(help));
     }
     // Every secondary location is named in the message; those in another
     // file also get a notice of their own, so that file is annotated too.
@@ -32,10 +32,12 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
     for label in &diagnostic.secondary {
         let file = sources.file(label.span.file);
         let at = file.line_col(label.span.range.start);
-        let text = label.message.as_deref().unwrap_or("related");
+        let text = printable(label.message.as_deref().unwrap_or("related")).into_owned();
         message.push_str(&format!(
             "\nsee {}:{}:{}: {text}",
-            file.name, at.line, at.column
+            printable(&file.name),
+            at.line,
+            at.column
         ));
         if label.span.file != diagnostic.primary.span.file {
             notices.push(annotation(
@@ -46,10 +48,10 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
                 &format!(
                     "{text}: related to {} at {}:{}:{}: {}",
                     diagnostic.code,
-                    primary.name,
+                    printable(&primary.name),
                     primary_at.line,
                     primary_at.column,
-                    diagnostic.message
+                    printable(&diagnostic.message)
                 ),
             ));
         }
@@ -75,7 +77,7 @@ fn annotation(
     let end = file.line_col(label.span.range.end);
     format!(
         "::{command} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-        escape_property(&file.name),
+        escape_property(&printable(&file.name)),
         start.line,
         start.column,
         end.line,
