@@ -199,12 +199,12 @@ impl Cx {
                 .map(|(ifname, i)| {
                     (
                         ifname.clone(),
-                        Interface {
+                        Box::new(Interface {
                             name: ifname.clone(),
                             span: self.span(&i.span),
                             segment: self.at(&i.segment),
                             addresses: self.list(&i.addresses),
-                        },
+                        }),
                     )
                 })
                 .collect(),
@@ -426,20 +426,20 @@ impl Cx {
                 .map(|(host, m)| {
                     (
                         host.clone(),
-                        Member {
+                        Box::new(Member {
                             host: host.clone(),
                             span: self.span(&m.span),
                             priority: self.at(&m.priority),
                             interface: self.opt(&m.interface),
                             initial_state: self.opt(&m.initial_state),
-                        },
+                        }),
                     )
                 })
                 .collect(),
             trackers: r
                 .track
                 .iter()
-                .map(|(tname, tr)| (tname.clone(), self.tracker(tname, tr)))
+                .map(|(tname, tr)| (tname.clone(), Box::new(self.tracker(tname, tr))))
                 .collect(),
         }
     }
