@@ -15,7 +15,7 @@ pub const USAGE: &str = "\
 vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
 
 Usage:
-  vigil check FILE|DIR... [--format human|json|github] [--deny warnings]
+  vigil check FILE|DIR... [--format human|json|github|sarif] [--deny warnings]
   vigil build TOPOLOGY... --out DIR [--templates DIR] [--check]
                               write every host's plan and artifacts to DIR
                               (--check: exit 1 when DIR is stale instead)
@@ -121,8 +121,9 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
         match flag {
             "--format" => {
                 let v = value("--format")?;
-                args.format = Format::parse(&v)
-                    .ok_or_else(|| format!("unknown format `{v}` (human, json or github)"))?;
+                args.format = Format::parse(&v).ok_or_else(|| {
+                    format!("unknown format `{v}` (human, json, github or sarif)")
+                })?;
             }
             "--deny" => {
                 let v = value("--deny")?;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::source::{SourceFile, SourceMap, Span};
+use crate::source::{SourceFile, SourceMap, Span, printable};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -129,54 +129,113 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
 ///
 /// miette draws labels against one source; labels in another file than the
 /// primary one become related reports, each with its own file. The source
-/// is borrowed, never copied, and read through [`IndexedSource`].
+/// is borrowed, never copied, and read through [`IndexedSource`]. Text from
+/// the input (messages quote names and values) goes through [`printable`],
+/// and source lines through [`SourceFile::display_text`], so no input can
+/// write control sequences to the terminal. Source lines longer than
+/// [`MAX_SHOWN_LINE`] are not shown: the location is written out instead.
 pub struct MietteReport<'a> {
     title: String,
     code: Option<String>,
     severity: miette::Severity,
     help: Option<String>,
-    source: IndexedSource<'a>,
+    /// `None` when a line to show is too long.
+    source: Option<IndexedSource<'a>>,
     labels: Vec<miette::LabeledSpan>,
     related: Vec<MietteReport<'a>>,
+}
+
+/// Longest source line (in bytes) the human output shows around a label.
+pub const MAX_SHOWN_LINE: usize = 512;
+
+/// The longest line miette would show around `span` (one line of context
+/// either side), in bytes.
+fn longest_shown_line(file: &SourceFile, span: &Span) -> usize {
+    let first = file.line_index(span.range.start).saturating_sub(1);
+    let last = file.line_index(span.range.end) + 1;
+    (first..=last.min(file.line_count().saturating_sub(1)))
+        .map(|line| file.line_start(line + 1) - file.line_start(line))
+        .max()
+        .unwrap_or(0)
+}
+
+/// `file:line:col` of the start of a span, printable.
+fn location(sources: &SourceMap, span: &Span) -> String {
+    let file = sources.file(span.file);
+    let at = file.line_col(span.range.start);
+    format!("{}:{}:{}", printable(&file.name), at.line, at.column)
+}
+
+fn printable_opt(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(|t| printable(t).into_owned())
 }
 
 impl<'a> MietteReport<'a> {
     pub fn new(diagnostic: &Diagnostic, sources: &'a SourceMap) -> Self {
         let file = diagnostic.primary.span.file;
+        let mut title = printable(&diagnostic.message).into_owned();
         let mut labels = vec![miette::LabeledSpan::new_primary_with_span(
-            diagnostic.primary.message.clone(),
+            printable_opt(&diagnostic.primary.message),
             source_span(sources, &diagnostic.primary.span),
         )];
+        let mut same_file = vec![&diagnostic.primary];
         let mut related = Vec::new();
         for label in &diagnostic.secondary {
             let span = source_span(sources, &label.span);
             if label.span.file == file {
                 labels.push(miette::LabeledSpan::new_with_span(
-                    label.message.clone(),
+                    printable_opt(&label.message),
                     span,
                 ));
+                same_file.push(label);
             } else {
+                let other = sources.file(label.span.file);
+                let mut title = printable_opt(&label.message).unwrap_or_default();
+                let shown = longest_shown_line(other, &label.span) <= MAX_SHOWN_LINE;
+                if !shown {
+                    title.push_str(&format!(
+                        "\n  at {} (line too long to show)",
+                        location(sources, &label.span)
+                    ));
+                }
                 related.push(MietteReport {
-                    title: label.message.clone().unwrap_or_default(),
+                    title,
                     code: None,
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: IndexedSource(sources.file(label.span.file)),
+                    source: shown.then_some(IndexedSource(other)),
                     labels: vec![miette::LabeledSpan::new_primary_with_span(None, span)],
                     related: Vec::new(),
                 });
             }
         }
+        let primary = sources.file(file);
+        let shown = same_file
+            .iter()
+            .all(|l| longest_shown_line(primary, &l.span) <= MAX_SHOWN_LINE);
+        if !shown {
+            for label in &same_file {
+                title.push_str(&format!(
+                    "\n  at {}{}",
+                    location(sources, &label.span),
+                    label
+                        .message
+                        .as_deref()
+                        .map_or(String::new(), |m| format!(": {}", printable(m)))
+                ));
+            }
+            title.push_str(" (line too long to show)");
+        }
         MietteReport {
-            title: diagnostic.message.clone(),
+            title,
             code: Some(format!("{}({})", diagnostic.code, diagnostic.name)),
             severity: match diagnostic.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
                 Severity::Info => miette::Severity::Advice,
             },
-            help: diagnostic.help.clone(),
-            source: IndexedSource(sources.file(file)),
+            help: printable_opt(&diagnostic.help),
+            source: shown.then_some(IndexedSource(primary)),
             labels,
             related,
         }
@@ -202,7 +261,7 @@ impl miette::SourceCode for IndexedSource<'_> {
         context_lines_after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
         let file = self.0;
-        let text = file.text.as_bytes();
+        let text = file.display_text().as_bytes();
         let start = span.offset();
         let end = start.saturating_add(span.len());
         if end > text.len() {
@@ -238,7 +297,7 @@ impl miette::SourceCode for IndexedSource<'_> {
             .get(start.saturating_sub(bytes)..start)
             .map_or(bytes, |before| before.chars().count());
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            file.name.clone(),
+            printable(&file.name).into_owned(),
             contents.data(),
             miette::SourceSpan::new(
                 (contents.span().offset() + lo).into(),
@@ -291,7 +350,7 @@ impl miette::Diagnostic for MietteReport<'_> {
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         Some(Box::new(self.labels.iter().cloned()))

@@ -176,7 +176,7 @@ pub struct ReservedVrid {
 pub struct Host {
     pub name: String,
     pub span: Span,
-    pub interfaces: BTreeMap<String, Interface>,
+    pub interfaces: BTreeMap<String, Box<Interface>>,
     /// Default `vigild`.
     pub runtime: Setting<RuntimeKind>,
     pub description: Option<At<String>>,
@@ -187,6 +187,7 @@ impl Host {
     pub fn interfaces_on<'a>(&'a self, segment: &'a str) -> impl Iterator<Item = &'a Interface> {
         self.interfaces
             .values()
+            .map(|i| &**i)
             .filter(move |i| i.segment.value == segment)
     }
 }
@@ -214,6 +215,8 @@ pub struct Router {
     /// Default 1s.
     pub advert_interval: Setting<Duration>,
     pub vips: Vec<At<Cidr>>,
+    /// Where `vips` was written (the array), if it was.
+    pub vips_span: Option<Span>,
     /// Default `always`.
     pub preempt: Setting<Preempt>,
     pub preempt_delay: Option<At<Duration>>,
@@ -228,9 +231,9 @@ pub struct Router {
     pub garp: Garp,
     pub notify: Notify,
     /// Union over all definitions, by host name.
-    pub members: BTreeMap<String, Member>,
+    pub members: BTreeMap<String, Box<Member>>,
     /// Union over all definitions, by tracker name.
-    pub trackers: BTreeMap<String, Tracker>,
+    pub trackers: BTreeMap<String, Box<Tracker>>,
 }
 
 impl Router {
@@ -253,6 +256,7 @@ impl Router {
     pub fn trackers_of<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a Tracker> {
         self.trackers
             .values()
+            .map(|t| &**t)
             .filter(move |t| t.hosts.is_empty() || t.hosts.iter().any(|h| h.value == host))
     }
 }
@@ -487,6 +491,7 @@ impl Cluster {
             Some(name) => host
                 .interfaces
                 .get(&name.value)
+                .map(|i| &**i)
                 .filter(|i| i.segment.value == router.segment.value),
             None => {
                 let mut on = host.interfaces_on(&router.segment.value);

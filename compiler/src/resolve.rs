@@ -199,12 +199,12 @@ impl Cx {
                 .map(|(ifname, i)| {
                     (
                         ifname.clone(),
-                        Interface {
+                        Box::new(Interface {
                             name: ifname.clone(),
                             span: self.span(&i.span),
                             segment: self.at(&i.segment),
                             addresses: self.list(&i.addresses),
-                        },
+                        }),
                     )
                 })
                 .collect(),
@@ -232,6 +232,9 @@ impl Cx {
             &mut existing.advert_interval,
             new.advert_interval,
         );
+        if existing.vips_span.is_none() {
+            existing.vips_span = new.vips_span.clone();
+        }
         if existing.vips.is_empty() {
             existing.vips = new.vips;
         } else if !new.vips.is_empty() {
@@ -372,7 +375,9 @@ impl Cx {
             vrid: self.at(&r.vrid),
             version: self.setting(&r.version, 3),
             advert_interval: self.setting(&r.advert_interval, Duration::from_secs(1)),
-            vips: self.list(&r.vips),
+            vips: self.list(&r.vips.value),
+            // A detached (defaulted) span means the key was not written.
+            vips_span: (r.vips.span != (0..0)).then(|| self.span(&r.vips.span)),
             preempt: self.setting(&r.preempt, Preempt::Always),
             preempt_delay: self.opt(&r.preempt_delay),
             accept: self.setting(&r.accept, true),
@@ -421,20 +426,20 @@ impl Cx {
                 .map(|(host, m)| {
                     (
                         host.clone(),
-                        Member {
+                        Box::new(Member {
                             host: host.clone(),
                             span: self.span(&m.span),
                             priority: self.at(&m.priority),
                             interface: self.opt(&m.interface),
                             initial_state: self.opt(&m.initial_state),
-                        },
+                        }),
                     )
                 })
                 .collect(),
             trackers: r
                 .track
                 .iter()
-                .map(|(tname, tr)| (tname.clone(), self.tracker(tname, tr)))
+                .map(|(tname, tr)| (tname.clone(), Box::new(self.tracker(tname, tr))))
                 .collect(),
         }
     }

@@ -35,6 +35,9 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offset of the start of every line: 0, then one past each `\n`.
     line_starts: Vec<usize>,
+    /// The text as it may be shown on a terminal, when that differs from
+    /// `text`: see [`SourceFile::display_text`].
+    display: Option<String>,
 }
 
 /// A 1-based line and column (column counted in characters).
@@ -50,11 +53,36 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let lone_cr = |i: usize| text.as_bytes().get(i + 1) != Some(&b'\n');
+        let display = text
+            .char_indices()
+            .any(|(i, c)| needs_masking(c) || (c == '\r' && lone_cr(i)))
+            .then(|| {
+                text.char_indices()
+                    .map(|(i, c)| {
+                        if needs_masking(c) || (c == '\r' && lone_cr(i)) {
+                            "?".repeat(c.len_utf8())
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            });
         SourceFile {
             name: name.into(),
             text,
             line_starts,
+            display,
         }
+    }
+
+    /// The text to show on a terminal: `text` with every control character
+    /// other than tab and line breaks (CR only before LF), and every
+    /// bidirectional formatting character, replaced by as many `?` as it has bytes, so that byte
+    /// offsets (and so every span) stay valid and no input can send escape
+    /// sequences to the terminal or reorder what it shows.
+    pub fn display_text(&self) -> &str {
+        self.display.as_deref().unwrap_or(&self.text)
     }
 
     /// The 0-based line that holds byte `offset` (clamped to the text), by
@@ -111,6 +139,33 @@ impl SourceFile {
     }
 }
 
+/// Whether a character must not reach a terminal as it is: control
+/// characters (C0 but tab, CR and LF; DEL; C1) and the bidirectional
+/// formatting characters that reorder text on screen.
+pub fn needs_masking(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text for a terminal or a log: every character [`needs_masking`], and
+/// CR, is written as a Rust escape (`\u{1b}`). For messages, names and
+/// labels, which have no offsets to keep.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| needs_masking(c) || c == '\r';
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// All files of one compilation.
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
@@ -137,6 +192,7 @@ impl SourceMap {
             name: String::new(),
             text: String::new(),
             line_starts: Vec::new(),
+            display: None,
         };
         self.files.get(id.0 as usize).unwrap_or(&EMPTY)
     }
@@ -188,6 +244,19 @@ mod tests {
         }
         assert_eq!(file.line_count(), 5);
         assert_eq!(SourceFile::new("e", "").line_count(), 1);
+    }
+
+    #[test]
+    fn terminal_text_masks_control_and_bidi_characters_in_place() {
+        let text = "a = \"\u{1b}[2J\"\t# \u{202e}x\u{85}\r\nb = 1\rhidden\n";
+        let file = SourceFile::new("t", text);
+        let shown = file.display_text();
+        assert_eq!(shown.len(), text.len(), "offsets must not move");
+        assert_eq!(shown, "a = \"?[2J\"\t# ???x??\r\nb = 1?hidden\n");
+        assert_eq!(printable("x\u{1b}y\u{202e}\n"), "x\\u{1b}y\\u{202e}\n");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+        let clean = SourceFile::new("t", "a = 1\n");
+        assert!(std::ptr::eq(clean.display_text(), clean.text.as_str()));
         assert_eq!(
             SourceFile::new("e", "").line_col(3),
             LineCol { line: 1, column: 1 }

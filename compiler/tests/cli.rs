@@ -207,7 +207,7 @@ fn unreadable_directory_entries_are_errors_with_their_path() {
         // root reads files whatever their mode.
         let unreadable = std::fs::read(&path).is_err() || path.is_dir() || !path.exists();
         if unreadable {
-            for format in ["human", "json", "github"] {
+            for format in ["human", "json", "github", "sarif"] {
                 let out = vigil(&["check", "--format", format, &a]);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert_eq!(status(&out), 2, "{name} ({format}): {stderr}");
@@ -251,4 +251,26 @@ fn an_empty_file_among_others_is_a_warning_and_an_empty_topology_an_error() {
     assert_eq!(status(&out), 1, "{stderr}");
     assert!(stderr.contains("V0108(empty-topology)"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn github_format_annotates_both_files_of_a_cross_file_conflict() {
+    let out = vigil(&["check", "--format", "github", &fixture("V0101/bad")]);
+    assert_eq!(status(&out), 1);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let error = lines.next().unwrap();
+    assert!(error.starts_with("::error file="), "{error}");
+    assert!(error.contains("V0101/bad/b.toml,line=5,col=8,"), "{error}");
+    assert!(
+        error.contains("%0Asee ")
+            && error.contains("V0101/bad/a.toml:20:8: VRID 51 already used by `www`"),
+        "{error}"
+    );
+    let notice = lines.next().unwrap();
+    assert!(notice.starts_with("::notice file="), "{notice}");
+    assert!(
+        notice.contains("V0101/bad/a.toml,line=20,col=8,endLine=20,endColumn=10,title=V0101 vrid-collision (related)::"),
+        "{notice}"
+    );
 }

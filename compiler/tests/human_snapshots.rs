@@ -107,3 +107,24 @@ fn empty_file() {
 fn empty_topology() {
     insta::assert_snapshot!(human("V0108/bad.toml"));
 }
+
+/// The lints added for the CI-gate work, one reviewed snapshot each.
+#[test]
+fn newer_lints() {
+    for fixture in [
+        "V0109/bad.toml",
+        "V0207/bad.toml",
+        "V0309/bad.toml",
+        "V0310/bad.toml",
+        "V0607/bad.toml",
+        "V0810/bad.toml",
+        "V0910/bad.toml",
+        "V0911/bad.toml",
+        "V0912/bad.toml",
+        "V0913/bad.toml",
+        "V0914/bad.toml",
+    ] {
+        let code = &fixture[..5];
+        insta::assert_snapshot!(format!("lint_{code}"), human(fixture));
+    }
+}

@@ -81,7 +81,7 @@ fn every_case_exits_1_through_the_binary() {
     for (i, (name, bytes, _)) in cases().into_iter().enumerate() {
         let path = dir.join(format!("{i}-{name}.toml"));
         std::fs::write(&path, &bytes).unwrap();
-        for format in ["human", "json", "github"] {
+        for format in ["human", "json", "github", "sarif"] {
             let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
                 .args(["check", "--format", format])
                 .arg(&path)
@@ -196,4 +196,57 @@ tcp = {{ port = {n} }}
         );
         assert!(analysis.has_errors(), "{n}");
     }
+}
+
+/// Input cannot write control sequences to a terminal or a CI log, and a
+/// huge line is not echoed.
+#[test]
+fn human_and_github_output_is_terminal_safe_and_bounded() {
+    use vigil::render::{Format, human::Style, render_all};
+    let render = |text: &[u8], format: Format| {
+        let analysis = analyse_texts(&[("t.toml", text)]);
+        assert!(!analysis.diagnostics.is_empty());
+        render_all(
+            format,
+            &analysis.diagnostics,
+            &analysis.sources,
+            &Style::plain(100),
+        )
+    };
+    // A name with an escape sequence and a bidi override (TOML escapes),
+    // a raw ESC in a comment (a syntax error), a lone CR.
+    let inputs: [&[u8]; 3] = [
+        b"[router.\"\\u001b[2Jx\\u202e\"]\nsegment = \"s\"\nvrid = 300\n",
+        b"# \x1b]0;owned\x07 title\n[router.www]\nsegment = \"s\"\n",
+        b"[router.www]\nsegment = \"s\"\rvrid = 1\n",
+    ];
+    for input in inputs {
+        for format in [Format::Human, Format::Github] {
+            let out = render(input, format);
+            for bad in ['\u{1b}', '\u{7}', '\u{202e}', '\r'] {
+                assert!(!out.contains(bad), "{bad:?} in {format:?} output:\n{out}");
+            }
+        }
+    }
+    let out = render(inputs[0], Format::Human);
+    assert!(out.contains("\\u{1b}[2Jx\\u{202e}"), "{out}");
+
+    // An error next to a 600 KB line: the location is named, the line not shown.
+    let long = format!(
+        "[segment.s]\nsubnets = [\"10.0.0.0/24\"]\ndescription = \"{}\"\n[router.www]\nsegment = \"s\"\nvrid = 300\nvips = [\"10.0.0.100/24\"]\n[host.h.interface.eth0]\nsegment = \"s\"\n",
+        "x".repeat(600_000)
+    );
+    let short = long.replace(&"x".repeat(600_000), "x");
+    let near = short.replace(
+        "[router.www]\nsegment = \"s\"\n",
+        &format!("[router.www]\nsegment = \"s\"\n# {}\n", "y".repeat(600_000)),
+    );
+    assert!(render(short.as_bytes(), Format::Human).contains("vrid = 300"));
+    let out = render(near.as_bytes(), Format::Human);
+    assert!(out.len() < 2_000, "{} bytes", out.len());
+    assert!(out.contains("at t.toml:7:8"), "{out}");
+    assert!(out.contains("line too long to show"), "{out}");
+    // A long line elsewhere in the file does not hide the snippet.
+    let out = render(long.as_bytes(), Format::Human);
+    assert!(out.contains("vrid = 300") && out.len() < 2_000, "{out}");
 }

@@ -4,7 +4,8 @@
 //!   source span on every value so that the compiler's diagnostics can point
 //!   into the file (feature `topology`, which links `toml`).
 //! * [`plan`]: the per-host plan, the contract between the compiler (`vigil`)
-//!   and the runtime (`vigild`). Plain serde + schemars, no `toml`.
+//!   and the runtime (`vigild`). Plain serde, no `toml`; its JSON Schema
+//!   derivation (schemars) only with the feature `json-schema`.
 //! * [`units`]: typed values shared by both (durations, CIDR addresses).
 
 pub mod plan;
@@ -14,6 +15,7 @@ pub mod span;
 pub mod topology;
 pub mod units;
 
+#[cfg(feature = "json-schema")]
 /// Pretty JSON Schema of a type, with a trailing newline, as committed in
 /// `schema/*.schema.json`.
 pub fn schema_json<T: schemars::JsonSchema>() -> String {

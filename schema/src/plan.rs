@@ -13,6 +13,7 @@
 
 use std::net::IpAddr;
 
+#[cfg(feature = "json-schema")]
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// Everything one host runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
     /// Plan format version ([`PLAN_FORMAT_VERSION`]).
@@ -47,9 +49,8 @@ pub struct Plan {
 }
 
 /// Address family.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
     Ipv4,
@@ -57,7 +58,8 @@ pub enum Family {
 }
 
 /// The role a member is expected to take in a healthy cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ExpectedRole {
     Master,
@@ -65,7 +67,8 @@ pub enum ExpectedRole {
 }
 
 /// One virtual router, as this host runs it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanRouter {
     pub name: String,
@@ -113,7 +116,8 @@ pub struct PlanRouter {
 }
 
 /// Another member of a router.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanPeer {
     pub host: String,
@@ -122,7 +126,8 @@ pub struct PlanPeer {
 }
 
 /// A virtual address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanVip {
     pub address: IpAddr,
@@ -132,7 +137,8 @@ pub struct PlanVip {
 }
 
 /// VRRPv2 simple-password authentication.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanAuth {
     /// Path of the file holding the password (at most 8 bytes, trailing newline ignored).
@@ -140,7 +146,8 @@ pub struct PlanAuth {
 }
 
 /// Reference-IP arbitration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanArbitration {
     pub reference_ips: Vec<IpAddr>,
@@ -154,7 +161,8 @@ pub struct PlanArbitration {
 }
 
 /// A fence command.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanFence {
     pub command: Vec<String>,
@@ -163,7 +171,8 @@ pub struct PlanFence {
 }
 
 /// Another path carrying adverts to the same peers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanHeartbeatPath {
     pub interface: String,
@@ -172,7 +181,8 @@ pub struct PlanHeartbeatPath {
 }
 
 /// A tracker.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanTracker {
     pub name: String,
@@ -181,7 +191,8 @@ pub struct PlanTracker {
 }
 
 /// What a tracker watches.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanTrackerKind {
     /// Link state of an interface, from rtnetlink notifications.
@@ -197,7 +208,8 @@ pub enum PlanTrackerKind {
 }
 
 /// What a tracker failure does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanOnFail {
     /// Enter FAULT.
@@ -207,7 +219,8 @@ pub enum PlanOnFail {
 }
 
 /// Notify hooks.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanNotify {
     pub master: Option<Vec<String>>,
@@ -219,7 +232,8 @@ pub struct PlanNotify {
 }
 
 /// Gratuitous ARP / unsolicited NA.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanGarp {
     /// Announcements on becoming master.
@@ -230,7 +244,8 @@ pub struct PlanGarp {
 }
 
 /// A sync group.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanSyncGroup {
     pub name: String,
@@ -238,7 +253,8 @@ pub struct PlanSyncGroup {
 }
 
 /// Transport protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PlanProtocol {
     Tcp,
@@ -247,7 +263,8 @@ pub enum PlanProtocol {
 }
 
 /// IPVS forwarding method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PlanMethod {
     Dr,
@@ -256,7 +273,8 @@ pub enum PlanMethod {
 }
 
 /// What happens to a failed real server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PlanRealServerOnFail {
     /// Weight 0: no new connections, persistence templates kept.
@@ -266,7 +284,8 @@ pub enum PlanRealServerOnFail {
 }
 
 /// A virtual server on this director.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanVirtualServer {
     pub name: String,
@@ -298,7 +317,8 @@ pub struct PlanVirtualServer {
 }
 
 /// A real server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanRealServer {
     pub address: IpAddr,
@@ -309,7 +329,8 @@ pub struct PlanRealServer {
 }
 
 /// Health checking of a virtual server's real servers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PlanHealth {
     pub interval_ms: u64,
@@ -321,7 +342,8 @@ pub struct PlanHealth {
 }
 
 /// One health check method.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlanCheck {
     /// `None` port: the real server's port.

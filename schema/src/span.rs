@@ -37,6 +37,14 @@ impl<T> std::ops::Deref for Sp<T> {
     }
 }
 
+impl<T: Default> Default for Sp<T> {
+    /// The default value, detached: for `#[serde(default)]` fields whose
+    /// span is wanted when they are written (`vips = []`).
+    fn default() -> Self {
+        Sp::detached(T::default())
+    }
+}
+
 impl<T: PartialEq> PartialEq for Sp<T> {
     /// Spans do not take part in equality: two definitions are the same when
     /// their values are.

@@ -94,7 +94,7 @@ pub struct ReservedVrid {
 pub struct Host {
     /// Network interfaces, by kernel name (`eth0`, `bond0.100`).
     #[serde(default)]
-    pub interface: BTreeMap<String, Sp<Interface>>,
+    pub interface: BTreeMap<String, Box<Sp<Interface>>>,
     /// Which daemon runs VRRP on this host. Default: `vigild`.
     #[serde(default)]
     pub runtime: Option<Sp<RuntimeKind>>,
@@ -142,7 +142,7 @@ pub struct Router {
     pub advert_interval: Option<Sp<Duration>>,
     /// Virtual IP addresses with prefix, all of one family.
     #[serde(default)]
-    pub vips: Vec<Sp<Cidr>>,
+    pub vips: Sp<Vec<Sp<Cidr>>>,
     /// Preemption: `"always"` (default; a higher priority member takes over)
     /// or `"never"` (a running master keeps the VIPs).
     #[serde(default)]
@@ -180,10 +180,10 @@ pub struct Router {
     pub notify: Option<Sp<Notify>>,
     /// The members, by host name.
     #[serde(default)]
-    pub member: BTreeMap<String, Sp<Member>>,
+    pub member: BTreeMap<String, Box<Sp<Member>>>,
     /// Trackers, by name: what makes a member give up or lower its priority.
     #[serde(default)]
-    pub track: BTreeMap<String, Sp<Tracker>>,
+    pub track: BTreeMap<String, Box<Sp<Tracker>>>,
 }
 
 /// Preemption policy.

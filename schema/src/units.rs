@@ -6,11 +6,13 @@
 //!   unit depends on context.
 //! * [`Cidr`]: an address with its prefix length, `"10.0.0.100/24"`.
 
+#[cfg(feature = "json-schema")]
 use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+#[cfg(feature = "json-schema")]
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -120,6 +122,7 @@ impl Serialize for Duration {
     }
 }
 
+#[cfg(feature = "json-schema")]
 impl JsonSchema for Duration {
     fn schema_name() -> Cow<'static, str> {
         "Duration".into()
@@ -239,6 +242,7 @@ impl Serialize for Cidr {
     }
 }
 
+#[cfg(feature = "json-schema")]
 impl JsonSchema for Cidr {
     fn schema_name() -> Cow<'static, str> {
         "Cidr".into()

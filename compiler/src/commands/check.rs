@@ -1,4 +1,4 @@
-//! `vigil check FILE... [--format human|json|github] [--deny warnings]`
+//! `vigil check FILE... [--format human|json|github|sarif] [--deny warnings]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,12 +17,19 @@ pub struct CheckArgs {
 /// 2 a file could not be read.
 pub fn run(args: &CheckArgs) -> u8 {
     let analysis = analyse_paths(&args.paths);
-    let text = render_all(
-        args.format,
-        &analysis.diagnostics,
-        &analysis.sources,
-        &Style::for_stderr(),
-    );
+    let text = match args.format {
+        Format::Sarif => crate::render::sarif::render(
+            &analysis.diagnostics,
+            &analysis.sources,
+            &analysis.io_failures,
+        ),
+        format => render_all(
+            format,
+            &analysis.diagnostics,
+            &analysis.sources,
+            &Style::for_stderr(),
+        ),
+    };
     let mut stderr = std::io::stderr().lock();
     for failure in &analysis.io_failures {
         let _ = writeln!(

@@ -32,6 +32,10 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for vs in cluster.virtual_servers.values() {
         let Some(h) = &vs.health else { continue };
+        // Zero values are `health-timing`'s.
+        if h.interval.as_millis() == 0 || h.timeout.as_millis() == 0 {
+            continue;
+        }
         if h.timeout.value >= h.interval.value {
             out.push(
                 lint.at(

@@ -22,20 +22,28 @@ pub mod advert_interval_out_of_range;
 pub mod arbitration_timing;
 pub mod auth_with_v3;
 pub mod bad_member_interface;
+pub mod body_sha256_malformed;
 pub mod demote_in_sync_group;
+pub mod dr_real_server_off_segment;
 pub mod duplicate_definition;
 pub mod duplicate_vip;
 pub mod duplicate_virtual_service;
 pub mod empty_file;
 pub mod empty_topology;
 pub mod fence_without_arbitration;
+pub mod garp_repeat_out_of_range;
 pub mod health_check_kind;
 pub mod health_timeout_too_long;
+pub mod health_timing;
 pub mod heartbeat_path_interface;
+pub mod heartbeat_vrid_collision;
+pub mod http_status_range;
 pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
 pub mod ipv6_requires_v3;
+pub mod lvs_number_out_of_range;
 pub mod member_interface_unresolved;
+pub mod member_without_address;
 pub mod missing_arbitration;
 pub mod mixed_address_families;
 pub mod multiple_address_owners;
@@ -60,6 +68,8 @@ pub mod too_many_vips;
 pub mod tracked_interface_unknown;
 pub mod tracker_cannot_fail_over;
 pub mod tracker_kind;
+pub mod tracker_timeout_too_long;
+pub mod tracker_timing;
 pub mod tracker_weight_out_of_range;
 pub mod unicast_member_without_address;
 pub mod unknown_member_host;
@@ -67,10 +77,16 @@ pub mod unknown_segment;
 pub mod unsafe_name;
 pub mod unsupported_version;
 pub mod vip_outside_segment;
+pub mod vip_prefix_mismatch;
 pub mod virtual_server_address_not_vip;
 pub mod virtual_service_identity;
 pub mod vrid_collision;
 pub mod vrid_out_of_range;
+
+/// The largest count (`rise`, `fall`, `attempts`, `garp.repeat`) a plan
+/// carries: keepalived's limit for the same settings (`INT_MAX`), which
+/// also fits the plan's `u32`.
+pub const MAX_COUNT: i64 = i32::MAX as i64;
 
 /// A lint: metadata, documentation and a check over the resolved model.
 pub struct Lint {
@@ -110,12 +126,14 @@ pub static ALL: &[&Lint] = &[
     &unsafe_name::LINT,
     &empty_file::LINT,
     &empty_topology::LINT,
+    &heartbeat_vrid_collision::LINT,
     &unsupported_version::LINT,
     &advert_interval_out_of_range::LINT,
     &ipv6_requires_v3::LINT,
     &auth_with_v3::LINT,
     &password_too_long::LINT,
     &startup_delay_too_short::LINT,
+    &garp_repeat_out_of_range::LINT,
     &priority_out_of_range::LINT,
     &priority_tie::LINT,
     &multiple_address_owners::LINT,
@@ -124,6 +142,8 @@ pub static ALL: &[&Lint] = &[
     &tracker_weight_out_of_range::LINT,
     &tracked_interface_unknown::LINT,
     &owner_without_address::LINT,
+    &tracker_timing::LINT,
+    &tracker_timeout_too_long::LINT,
     &preempt_never_misuse::LINT,
     &missing_arbitration::LINT,
     &reference_ip_misplaced::LINT,
@@ -136,6 +156,7 @@ pub static ALL: &[&Lint] = &[
     &too_many_vips::LINT,
     &no_vips::LINT,
     &ipv6_first_vip_not_link_local::LINT,
+    &vip_prefix_mismatch::LINT,
     &unicast_member_without_address::LINT,
     &unknown_member_host::LINT,
     &bad_member_interface::LINT,
@@ -146,6 +167,7 @@ pub static ALL: &[&Lint] = &[
     &router_in_several_sync_groups::LINT,
     &sync_group_members_differ::LINT,
     &heartbeat_path_interface::LINT,
+    &member_without_address::LINT,
     &virtual_server_address_not_vip::LINT,
     &duplicate_virtual_service::LINT,
     &health_check_kind::LINT,
@@ -155,6 +177,11 @@ pub static ALL: &[&Lint] = &[
     &scheduler_flag_mismatch::LINT,
     &hysteresis_not_below_quorum::LINT,
     &health_timeout_too_long::LINT,
+    &health_timing::LINT,
+    &http_status_range::LINT,
+    &body_sha256_malformed::LINT,
+    &dr_real_server_off_segment::LINT,
+    &lvs_number_out_of_range::LINT,
 ];
 
 /// Runs every lint; diagnostics sorted by position.

@@ -34,13 +34,17 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
         .filter(|r| r.vips.is_empty())
         .map(|r| {
             lint.at(
-                &r.span,
+                r.vips_span.as_ref().unwrap_or(&r.span),
                 format!(
                     "router `{}` has no VIPs: it would move nothing on failover, and VRRPv3 adverts need at least one address",
                     r.name
                 ),
             )
-            .label("no `vips`")
+            .label(if r.vips_span.is_some() {
+                "empty `vips`"
+            } else {
+                "no `vips`"
+            })
             .help("add `vips = [\"<address>/<prefix>\"]`")
         })
         .collect()

@@ -1,8 +1,11 @@
+use std::collections::HashMap;
 use std::net::IpAddr;
+
+use vigil_schema::units::Cidr;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::Lint;
-use crate::model::{At, Cluster, Segment};
+use crate::model::{At, Cluster, Host, Router, Segment};
 use crate::source::Span;
 
 pub static LINT: Lint = Lint {
@@ -35,11 +38,42 @@ Use the default gateway or another always-on device on the segment.
     check,
 };
 
+/// The first VIP (routers in name order) and the first host address
+/// (hosts, then interfaces, in name order) of every address, by segment.
+struct Owners<'a> {
+    vips: HashMap<(&'a str, IpAddr), (&'a Router, &'a At<Cidr>)>,
+    hosts: HashMap<(&'a str, IpAddr), (&'a Host, &'a At<Cidr>)>,
+}
+
+impl<'a> Owners<'a> {
+    fn new(cluster: &'a Cluster) -> Self {
+        let mut vips = HashMap::new();
+        for r in cluster.routers.values() {
+            for v in &r.vips {
+                vips.entry((r.segment.value.as_str(), v.addr))
+                    .or_insert((r, v));
+            }
+        }
+        let mut hosts = HashMap::new();
+        for h in cluster.hosts.values() {
+            for i in h.interfaces.values() {
+                for a in &i.addresses {
+                    hosts
+                        .entry((i.segment.value.as_str(), a.addr))
+                        .or_insert((h, a));
+                }
+            }
+        }
+        Owners { vips, hosts }
+    }
+}
+
 fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let owners = Owners::new(cluster);
     for segment in cluster.segments.values() {
         for ip in &segment.reference_ips {
-            check_ip(lint, cluster, segment, ip, &mut out);
+            check_ip(lint, &owners, segment, ip, &mut out);
         }
     }
     for r in cluster.routers.values() {
@@ -48,7 +82,7 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
             continue;
         };
         for ip in &arb.reference_ips {
-            check_ip(lint, cluster, segment, ip, &mut out);
+            check_ip(lint, &owners, segment, ip, &mut out);
         }
     }
     out
@@ -56,44 +90,38 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
 
 fn check_ip(
     lint: &Lint,
-    cluster: &Cluster,
+    owners: &Owners,
     segment: &Segment,
     ip: &At<IpAddr>,
     out: &mut Vec<Diagnostic>,
 ) {
     let addr = ip.value;
     let seg = &segment.name;
-    for r in cluster.routers.values().filter(|r| &r.segment.value == seg) {
-        if let Some(vip) = r.vips.iter().find(|v| v.addr == addr) {
-            out.push(problem(
-                lint,
-                ip,
-                format!(
-                    "reference IP {addr} is a VIP of router `{}`: the master answers for it, so an isolated \
-                     member keeps seeing it and never releases the VIPs",
-                    r.name
-                ),
-                Some((vip.span.clone(), format!("VIP of `{}`", r.name))),
-            ));
-            return;
-        }
+    if let Some((r, vip)) = owners.vips.get(&(seg.as_str(), addr)) {
+        out.push(problem(
+            lint,
+            ip,
+            format!(
+                "reference IP {addr} is a VIP of router `{}`: the master answers for it, so an isolated \
+                 member keeps seeing it and never releases the VIPs",
+                r.name
+            ),
+            Some((vip.span.clone(), format!("VIP of `{}`", r.name))),
+        ));
+        return;
     }
-    for host in cluster.hosts.values() {
-        for iface in host.interfaces_on(seg) {
-            if let Some(a) = iface.addresses.iter().find(|a| a.addr == addr) {
-                out.push(problem(
-                    lint,
-                    ip,
-                    format!(
-                        "reference IP {addr} is an address of host `{}`: it answers as long as that host lives, \
-                         so arbitration cannot tell an isolated member from a healthy one",
-                        host.name
-                    ),
-                    Some((a.span.clone(), format!("address of `{}`", host.name))),
-                ));
-                return;
-            }
-        }
+    if let Some((host, a)) = owners.hosts.get(&(seg.as_str(), addr)) {
+        out.push(problem(
+            lint,
+            ip,
+            format!(
+                "reference IP {addr} is an address of host `{}`: it answers as long as that host lives, \
+                 so arbitration cannot tell an isolated member from a healthy one",
+                host.name
+            ),
+            Some((a.span.clone(), format!("address of `{}`", host.name))),
+        ));
+        return;
     }
     if !segment.subnets.is_empty() && !segment.contains(addr) {
         out.push(problem(

@@ -57,6 +57,9 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                 "advert_interval" | "version" => format!(
                     "VRRP drops adverts with another {field}: every member becomes master"
                 ),
+                "auth" => "members would send different passwords, and each rejects the other's \
+                           adverts as unauthenticated: every member becomes master"
+                    .to_string(),
                 _ => "the files do not describe the same router; the first value is used".to_string(),
             };
             Some(

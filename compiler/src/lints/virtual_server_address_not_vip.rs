@@ -60,11 +60,29 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
                         vs.name, addr.value, r.name
                     ),
                 )
-                .label("not a VIP of the router")
-                .help(format!("use one of the VIPs of `{}` or add {} to its `vips`", r.name, addr.value));
+                .label("not a VIP of the router");
             if let Some(v) = r.vips.first() {
                 d = d.with(v.span.clone(), format!("VIPs of `{}`", r.name));
             }
+            // Adding an address another router holds would be a duplicate
+            // VIP: point at the router that has it instead.
+            let holder = cluster
+                .routers
+                .values()
+                .find_map(|o| o.vips.iter().find(|v| v.addr == addr.value).map(|v| (o, v)));
+            d = match holder {
+                Some((other, vip)) => d
+                    .with(vip.span.clone(), format!("{} is a VIP of router `{}`", addr.value, other.name))
+                    .help(format!(
+                        "{} belongs to router `{}`: set `router = \"{}\"`, or use one of the VIPs of `{}` \
+                         (adding {} to `{}` as well would make it a duplicate VIP)",
+                        addr.value, other.name, other.name, r.name, addr.value, r.name
+                    )),
+                None => d.help(format!(
+                    "use one of the VIPs of `{}` or add {} to its `vips`",
+                    r.name, addr.value
+                )),
+            };
             out.push(d);
         }
     }

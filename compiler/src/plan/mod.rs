@@ -18,6 +18,7 @@ use vigil_schema::plan::{PLAN_FORMAT_VERSION, Plan, PlanSyncGroup};
 use crate::model::Cluster;
 
 pub use hash::{plan_hash, topology_hash};
+pub use virtual_server::status_range;
 
 /// The compiler version written into every plan.
 pub const COMPILER_VERSION: &str = env!("CARGO_PKG_VERSION");

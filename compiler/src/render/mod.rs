@@ -1,9 +1,10 @@
 //! Output formats for diagnostics: human (miette), JSON lines, GitHub
-//! workflow commands.
+//! workflow commands, SARIF.
 
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
@@ -14,6 +15,8 @@ pub enum Format {
     Human,
     Json,
     Github,
+    /// One SARIF 2.1.0 log for the whole run ([`sarif::render`]).
+    Sarif,
 }
 
 impl Format {
@@ -22,18 +25,23 @@ impl Format {
             "human" => Some(Format::Human),
             "json" => Some(Format::Json),
             "github" => Some(Format::Github),
+            "sarif" => Some(Format::Sarif),
             _ => None,
         }
     }
 }
 
-/// Renders every diagnostic in one format.
+/// Renders every diagnostic in one format (SARIF: a log without read
+/// failures; use [`sarif::render`] to include them).
 pub fn render_all(
     format: Format,
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
     style: &human::Style,
 ) -> String {
+    if format == Format::Sarif {
+        return sarif::render(diagnostics, sources, &[]);
+    }
     let mut out = String::new();
     for d in diagnostics {
         match format {
@@ -46,6 +54,7 @@ pub fn render_all(
                 out.push_str(&github::render(d, sources));
                 out.push('\n');
             }
+            Format::Sarif => {}
         }
     }
     out
