@@ -53,7 +53,7 @@ fn check_invariants(shape: Shape) {
         );
         assert!(router.arbitration.is_some(), "{name} has no arbitration");
 
-        for vip in &router.vips {
+        for vip in router.vips.iter() {
             assert!(
                 segment.subnets.iter().any(|net| net.contains(vip.addr)),
                 "{name}: VIP outside"
