@@ -501,6 +501,58 @@ fn gateway_unreachable_from_the_master_moves_the_vip_to_the_side_that_reaches_it
 }
 
 #[test]
+fn the_virtual_service_follows_the_master_and_a_dead_real_server_is_inhibited() {
+    let c = Cluster {
+        virtual_servers: vec!["www".into()],
+        ..pair()
+    };
+    let dead = c.addr("front", 201);
+    let mut sim = Sim::new(
+        c.topology(),
+        Scenario::new("lb1 dies, a real server too", ms(6000))
+            .at(
+                ms(1500),
+                Fault::RealServerDown {
+                    address: dead,
+                    down: true,
+                },
+            )
+            .at(ms(2000), Fault::PowerOff { host: "lb1".into() })
+            .at(ms(4000), Fault::Restart { host: "lb1".into() }),
+        14,
+    )
+    .unwrap();
+    let services = |sim: &Sim, host: &str| sim.kernel(host).unwrap().ipvs.clone();
+    let weight = |sim: &Sim, host: &str| {
+        services(sim, host).first().and_then(|s| {
+            s.dests
+                .iter()
+                .find(|d| d.key.addr == dead)
+                .map(|d| d.weight)
+        })
+    };
+    sim.run_until(at(ms(1400))).unwrap();
+    assert_eq!(services(&sim, "lb1").len(), 1, "on the master");
+    assert!(services(&sim, "lb2").is_empty(), "not on the backup");
+    assert_eq!(weight(&sim, "lb1"), Some(1));
+    sim.run_until(at(ms(1900))).unwrap();
+    assert_eq!(
+        weight(&sim, "lb1"),
+        Some(0),
+        "inhibited after `fall` failed checks"
+    );
+    sim.run_until(at(ms(3000))).unwrap();
+    assert_eq!(services(&sim, "lb2").len(), 1, "moved with the VIP");
+    sim.run().unwrap();
+    assert_eq!(sim.masters("www"), vec!["lb1"]);
+    assert_eq!(services(&sim, "lb1").len(), 1);
+    assert!(
+        services(&sim, "lb2").is_empty(),
+        "gone when lb2 stepped down"
+    );
+}
+
+#[test]
 fn the_checker_reports_a_dual_master_that_hears_itself() {
     // Members that disagree on the VIP list discard each other's adverts
     // (RFC 5798 §7.1): both stay master while hearing each other. The
@@ -575,7 +627,13 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
     lazy.preempt = false;
     lazy.advert_interval_cs = 5;
     vec![
-        ("pair", pair()),
+        (
+            "pair-with-ipvs",
+            Cluster {
+                virtual_servers: vec!["www".into()],
+                ..pair()
+            },
+        ),
         (
             "sync-group",
             Cluster::default()

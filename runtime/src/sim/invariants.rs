@@ -97,10 +97,16 @@ pub enum Invariant {
     /// **Time advances**: a node fed [`crate::node::Event::Tick`] does not
     /// keep asking for another tick at the same instant.
     TimeAdvances,
+    /// **IPVS follows mastership once stable**: on a host whose daemon
+    /// runs, a virtual server that follows a router (`only_on_master_of`)
+    /// is in the kernel's table while that router is master there and
+    /// absent while it is backup or in FAULT, a master-down interval after
+    /// the router's last change at the latest.
+    IpvsFollowsMaster,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 8] = [
         Invariant::SingleMaster,
         Invariant::NoVipWithoutMaster,
         Invariant::SyncGroupAgreement,
@@ -108,6 +114,7 @@ impl Invariant {
         Invariant::NoCommandStorm,
         Invariant::HostAddressesKept,
         Invariant::TimeAdvances,
+        Invariant::IpvsFollowsMaster,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +126,7 @@ impl Invariant {
             Invariant::NoCommandStorm => "no-command-storm",
             Invariant::HostAddressesKept => "host-addresses-kept",
             Invariant::TimeAdvances => "time-advances",
+            Invariant::IpvsFollowsMaster => "ipvs-follows-master",
         }
     }
 
@@ -136,6 +144,9 @@ impl Invariant {
             Invariant::NoCommandStorm => "bounded adverts and echo requests per interval",
             Invariant::HostAddressesKept => "a host's own addresses are never removed",
             Invariant::TimeAdvances => "a tick does not ask for another tick at the same instant",
+            Invariant::IpvsFollowsMaster => {
+                "a service that follows a router is programmed exactly where that router is master"
+            }
         }
     }
 }
@@ -522,6 +533,65 @@ impl Sim {
             }
         }
         self.check_sync_groups();
+        self.check_ipvs();
+    }
+
+    fn check_ipvs(&mut self) {
+        let mut bad = Vec::new();
+        let mut clear = Vec::new();
+        let mut start = Vec::new();
+        for (h, host) in self.hosts.iter().enumerate() {
+            let Some(node) = host.node.as_ref() else {
+                continue;
+            };
+            for vs in &host.plan.virtual_servers {
+                let Some(router) = vs.only_on_master_of.as_deref() else {
+                    continue;
+                };
+                let Ok(key) = crate::ipvs::reconcile::service_key(vs) else {
+                    continue;
+                };
+                let want = match node.state_of(router) {
+                    Some(State::Master) => true,
+                    Some(State::Backup | State::Fault) => false,
+                    Some(State::Initialize) | None => continue,
+                };
+                let have = host.kernel.ipvs.iter().any(|k| k.service.key == key);
+                let id = (h, vs.name.clone());
+                if want == have {
+                    clear.push(id);
+                    continue;
+                }
+                let since = *self.ipvs_since.get(&id).unwrap_or(&self.now);
+                start.push((id, since));
+                let Some(info) = self.routers.get(router) else {
+                    continue;
+                };
+                if self.stable(info) && self.now >= since + info.master_down + info.dual_grace {
+                    bad.push((
+                        router.to_string(),
+                        format!(
+                            "{} on {}: {} is {} since {} while {router} is {}",
+                            vs.name,
+                            host.spec.name,
+                            vs.name,
+                            if have { "programmed" } else { "missing" },
+                            super::trace::fmt_time(since),
+                            if want { "master" } else { "not master" }
+                        ),
+                    ));
+                }
+            }
+        }
+        for id in clear {
+            self.ipvs_since.remove(&id);
+        }
+        for (id, since) in start {
+            self.ipvs_since.entry(id).or_insert(since);
+        }
+        for (router, detail) in bad {
+            self.violate(Invariant::IpvsFollowsMaster, Some(&router), detail);
+        }
     }
 
     fn check_dual(&mut self, info: &RouterInfo, masters: &[usize], since: Instant) {

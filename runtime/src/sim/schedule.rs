@@ -196,6 +196,27 @@ pub fn random_scenario(seed: u64, topo: &SimTopology, opts: &ScheduleOptions) ->
                     None => continue,
                 }
             }
+            10 if rng.below(2) == 0 => {
+                let servers: Vec<IpAddr> = topo.hosts[h]
+                    .plan
+                    .virtual_servers
+                    .iter()
+                    .flat_map(|v| v.real_servers.iter().map(|r| r.address))
+                    .collect();
+                match rng.pick(&servers) {
+                    Some(address) => (
+                        Fault::RealServerDown {
+                            address: *address,
+                            down: true,
+                        },
+                        Fault::RealServerDown {
+                            address: *address,
+                            down: false,
+                        },
+                    ),
+                    None => continue,
+                }
+            }
             10 if opts.lossy => {
                 let bad = NetProfile {
                     loss: [0.05, 0.2, 0.5][rng.below(3) as usize],

@@ -210,6 +210,8 @@ pub struct Sim {
     pub(super) none_since: BTreeMap<String, Instant>,
     /// Per (host, sync group): since when its members disagree.
     pub(super) split_since: BTreeMap<(usize, String), Instant>,
+    /// Per (host, virtual server): since when IPVS disagrees with mastership.
+    pub(super) ipvs_since: BTreeMap<(usize, String), Instant>,
     /// Sends per (host, interface, vrid, destination) in the current window.
     pub(super) sends: BTreeMap<(usize, String, u8, IpAddr), VecDeque<Instant>>,
     pub(super) echoes: BTreeMap<(usize, String, IpAddr), VecDeque<Instant>>,
@@ -278,6 +280,7 @@ impl Sim {
             dual_since: BTreeMap::new(),
             none_since: BTreeMap::new(),
             split_since: BTreeMap::new(),
+            ipvs_since: BTreeMap::new(),
             sends: BTreeMap::new(),
             echoes: BTreeMap::new(),
             states_changed: true,
@@ -800,6 +803,7 @@ impl Sim {
                     self.answer(h, d, Event::IpvsDumped { result: Ok(table) });
                 }
                 Command::IpvsApply { ops } => {
+                    self.states_changed = true;
                     let errors = self.hosts[h].kernel.apply_ipvs(&ops);
                     if !errors.is_empty() {
                         self.note(Some(h), format!("ipvs errors: {}", errors.join("; ")));
@@ -1275,7 +1279,10 @@ impl Sim {
     /// Whether a time-bound condition is pending (a dual master, no
     /// master, a split sync group): the cluster is checked at every step.
     fn watching(&self) -> bool {
-        !self.dual_since.is_empty() || !self.none_since.is_empty() || !self.split_since.is_empty()
+        !self.dual_since.is_empty()
+            || !self.none_since.is_empty()
+            || !self.split_since.is_empty()
+            || !self.ipvs_since.is_empty()
     }
 
     pub(super) fn refresh_holders(&mut self) {

@@ -8,9 +8,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use vigil_schema::plan::{
-    ExpectedRole, Family, Plan, PlanArbitration, PlanFence, PlanGarp, PlanHeartbeatPath,
-    PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanSyncGroup, PlanTracker, PlanTrackerKind,
-    PlanVip,
+    ExpectedRole, Family, Plan, PlanArbitration, PlanCheck, PlanFence, PlanGarp, PlanHealth,
+    PlanHeartbeatPath, PlanMethod, PlanNotify, PlanOnFail, PlanPeer, PlanProtocol, PlanRealServer,
+    PlanRealServerOnFail, PlanRouter, PlanSyncGroup, PlanTracker, PlanTrackerKind, PlanVip,
+    PlanVirtualServer,
 };
 use vigild::sim::SimTopology;
 
@@ -99,6 +100,10 @@ pub struct Cluster {
     pub hosts: Vec<(String, Vec<String>)>,
     pub routers: Vec<Router>,
     pub startup_delay_ms: u64,
+    /// Routers whose members direct a virtual service on the first VIP,
+    /// port 80, present only on the master, with two real servers
+    /// (`.201`, `.202` on the router's segment) checked over TCP.
+    pub virtual_servers: Vec<String>,
 }
 
 pub fn cmd_tracker(name: &str, on_fail: PlanOnFail) -> PlanTracker {
@@ -294,6 +299,50 @@ impl Cluster {
                 groups.entry(g.clone()).or_default().push(r.name.clone());
             }
         }
+        let virtual_servers = routers
+            .iter()
+            .filter(|r| self.virtual_servers.contains(&r.name))
+            .filter_map(|r| {
+                let seg = &self.routers.iter().find(|x| x.name == r.name)?.segment;
+                Some(PlanVirtualServer {
+                    name: format!("{}-http", r.name),
+                    family: Family::Ipv4,
+                    protocol: Some(PlanProtocol::Tcp),
+                    address: Some(r.vips.first()?.address),
+                    port: Some(80),
+                    fwmark: None,
+                    scheduler: "wlc".into(),
+                    scheduler_flags: Vec::new(),
+                    method: PlanMethod::Dr,
+                    persistence_timeout_s: 0,
+                    persistence_prefix_len: 32,
+                    quorum: 1,
+                    hysteresis: 0,
+                    sorry_server: None,
+                    on_fail: PlanRealServerOnFail::Inhibit,
+                    only_on_master_of: Some(r.name.clone()),
+                    keep_on_stop: false,
+                    health: Some(PlanHealth {
+                        interval_ms: 100,
+                        timeout_ms: 50,
+                        rise: 2,
+                        fall: 2,
+                        warmup_ms: 0,
+                        check: PlanCheck::Tcp { port: None },
+                    }),
+                    real_servers: [201, 202]
+                        .iter()
+                        .map(|b| PlanRealServer {
+                            address: self.addr(seg, *b),
+                            port: 80,
+                            weight: 1,
+                            upper_threshold: 0,
+                            lower_threshold: 0,
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
         Plan {
             format_version: 1,
             compiler_version: "test".into(),
@@ -306,7 +355,7 @@ impl Cluster {
                 .into_iter()
                 .map(|(name, routers)| PlanSyncGroup { name, routers })
                 .collect(),
-            virtual_servers: Vec::new(),
+            virtual_servers,
         }
     }
 
