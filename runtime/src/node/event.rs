@@ -53,6 +53,10 @@ pub struct Ledger {
     pub format: u32,
     /// Addresses this daemon added and has not removed.
     pub addresses: Vec<Address>,
+    /// Addresses this daemon is adding: written before the add, so a crash
+    /// between the kernel's change and its answer still leaves proof.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding: Vec<Address>,
     /// IPVS entries this daemon created or adopted.
     #[serde(default)]
     pub ipvs: Ownership,

@@ -382,11 +382,32 @@ impl Node {
     /// Removes the addresses a previous run added and left behind; reports
     /// plan VIPs present that no run of ours added.
     fn clean_stale_addresses(&mut self, previous: &Ledger, present: &[Address]) {
+        // The host's own addresses as the plan knows them (an owner's VIP is
+        // one): never removed, whatever a record says.
+        let own: BTreeSet<IpAddr> = self
+            .plan
+            .routers
+            .iter()
+            .flat_map(|r| {
+                std::iter::once(r.source_address)
+                    .chain(r.heartbeat_paths.iter().map(|h| h.source_address))
+                    .chain(
+                        r.owner
+                            .then(|| r.vips.iter().map(|v| v.address))
+                            .into_iter()
+                            .flatten(),
+                    )
+            })
+            .collect();
         for a in present {
-            let ours = previous
-                .addresses
-                .iter()
-                .any(|l| l.interface == a.interface && l.address == a.address);
+            let recorded = |list: &[Address]| {
+                list.iter()
+                    .any(|l| l.interface == a.interface && l.address == a.address)
+            };
+            // An add that was under way when the previous run ended: the
+            // kernel may have made it without the answer being recorded.
+            let ours = recorded(&previous.addresses)
+                || (recorded(&previous.adding) && !own.contains(&a.address));
             if ours {
                 // Logged as `stale_vip_removed` with the kernel's answer.
                 self.stale.insert(a.clone());
@@ -678,11 +699,22 @@ impl Node {
             Action::AddVips { addresses, .. } => {
                 // Accept mode needs no kernel change: without nftables rules
                 // Linux accepts traffic to any local address.
-                let cmds: Vec<Command> = addresses
+                let adds: Vec<Address> = addresses
                     .iter()
-                    .map(|a| Command::AddAddress(Self::vip_address(&m.plan, *a)))
+                    .map(|a| Self::vip_address(&m.plan, *a))
                     .collect();
-                self.out.extend(cmds);
+                // Write-ahead: the intent is on record before the kernel
+                // changes anything (see `clean_stale_addresses`).
+                let before = self.ledger.adding.len();
+                for a in &adds {
+                    if !self.ledger.addresses.contains(a) && !self.ledger.adding.contains(a) {
+                        self.ledger.adding.push(a.clone());
+                    }
+                }
+                if self.ledger.adding.len() != before {
+                    self.write_ledger();
+                }
+                self.out.extend(adds.into_iter().map(Command::AddAddress));
             }
             Action::RemoveVips { addresses } => {
                 let interface = m.plan.interface.clone();
@@ -1094,7 +1126,10 @@ impl Node {
     // --- addresses ---------------------------------------------------------
 
     fn on_address_result(&mut self, address: Address, added: bool, outcome: AddrOutcome) {
-        let before = self.ledger.addresses.clone();
+        let before = self.ledger.clone();
+        if added {
+            self.ledger.adding.retain(|a| *a != address);
+        }
         match (&outcome, added) {
             (AddrOutcome::Done, true) => {
                 if !self.ledger.addresses.contains(&address) {
@@ -1152,7 +1187,7 @@ impl Node {
             json!({"what": format!("{what} address"), "interface": address.interface, "address": address.address.to_string(),
                    "prefix_len": address.prefix_len, "label": address.label, "outcome": outcome}),
         );
-        if self.ledger.addresses != before {
+        if self.ledger != before {
             self.write_ledger();
         }
     }
