@@ -753,17 +753,7 @@ impl Daemon {
     /// Children, probes, the status socket and the node's own deadlines.
     fn on_time(&mut self) {
         let now = self.now();
-        for f in self.procs.poll(now) {
-            if let Some(proc) = self.proc_ids.remove(&f.id) {
-                self.feed(Event::ProcessExited {
-                    proc,
-                    pid: f.pid,
-                    outcome: Some(f.outcome),
-                    elapsed_ms: f.elapsed.as_millis() as u64,
-                    error: None,
-                });
-            }
-        }
+        self.reap_children(now);
         if let Some(h) = self.health.as_mut() {
             let evs = h.poll(self.poll.registry(), now);
             for e in evs {
@@ -778,23 +768,28 @@ impl Daemon {
         }
     }
 
+    /// Children that ended (or outlived their timeout) since the last look.
+    fn reap_children(&mut self, now: Instant) {
+        for f in self.procs.poll(now) {
+            if let Some(proc) = self.proc_ids.remove(&f.id) {
+                self.feed(Event::ProcessExited {
+                    proc,
+                    pid: f.pid,
+                    outcome: Some(f.outcome),
+                    elapsed_ms: f.elapsed.as_millis() as u64,
+                    error: None,
+                });
+            }
+        }
+    }
+
     /// After the node stopped: `stop` hooks run to completion (each bounded
     /// by its timeout). Blocking is fine here: the resignations are out.
     fn finish(&mut self) {
         while self.node.hooks_pending() {
             std::thread::sleep(crate::hooks::process::REAP_INTERVAL);
             let now = self.now();
-            for f in self.procs.poll(now) {
-                if let Some(proc) = self.proc_ids.remove(&f.id) {
-                    self.feed(Event::ProcessExited {
-                        proc,
-                        pid: f.pid,
-                        outcome: Some(f.outcome),
-                        elapsed_ms: f.elapsed.as_millis() as u64,
-                        error: None,
-                    });
-                }
-            }
+            self.reap_children(now);
             if self.procs.is_empty() && self.node.hooks_pending() {
                 // Nothing runs that could finish them: do not wait forever.
                 break;
