@@ -113,6 +113,8 @@ fn empty_topology() {
 fn newer_lints() {
     for fixture in [
         "V0109/bad.toml",
+        "V0110/bad.toml",
+        "V0111/bad.toml",
         "V0207/bad.toml",
         "V0309/bad.toml",
         "V0310/bad.toml",

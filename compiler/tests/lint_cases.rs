@@ -423,3 +423,31 @@ fn empty_vips_point_at_the_empty_list() {
             .starts_with("[router.www]")
     );
 }
+
+#[test]
+fn unsafe_text_in_every_kind_of_command_and_http_values() {
+    let cases = [
+        "\n[router.www.track.t]\ncommand = [\"/bin/check\", \"a\\\"b\"]\non_fail = \"fault\"\n",
+        "\n[router.www.notify]\nany = [\"/bin/n\\u001b[2J\"]\n",
+        "\n[virtual_server.http]\nrouter = \"www\"\naddress = \"10.20.0.100\"\nport = 80\n\n[virtual_server.http.health]\nhttp = { path = \"/health check\" }\n",
+        "\n[virtual_server.http]\nrouter = \"www\"\naddress = \"10.20.0.100\"\nport = 80\n\n[virtual_server.http.health]\nhttp = { host = \"a\\nb\" }\n",
+    ];
+    for extra in cases {
+        assert_only(
+            &edit(&[], extra),
+            "V0110",
+            "generated keepalived.conf cannot carry it",
+        );
+    }
+    // Spaces and single quotes in command words are quoted correctly.
+    let fine = edit(
+        &[],
+        "\n[router.www.track.t]\ncommand = [\"/bin/sh\", \"-c\", \"test -e '/run/x y'\"]\non_fail = \"fault\"\n",
+    );
+    assert_eq!(diagnostics(&fine), []);
+    let program = edit(
+        &[],
+        "\n[router.www.track.t]\ncommand = [\"\", \"x\"]\non_fail = \"fault\"\n",
+    );
+    assert_only(&program, "V0111", "names no program");
+}

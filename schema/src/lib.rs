@@ -7,6 +7,8 @@
 //!   and the runtime (`vigild`). Plain serde, no `toml`; its JSON Schema
 //!   derivation (schemars) only with the feature `json-schema`.
 //! * [`units`]: typed values shared by both (durations, CIDR addresses).
+//! * [`vrrp`]: VRRP's timing rules (centiseconds, the intervals each version
+//!   carries, the master-down interval), for both.
 
 pub mod plan;
 #[cfg(feature = "topology")]
@@ -14,6 +16,7 @@ pub mod span;
 #[cfg(feature = "topology")]
 pub mod topology;
 pub mod units;
+pub mod vrrp;
 
 #[cfg(feature = "json-schema")]
 /// Pretty JSON Schema of a type, with a trailing newline, as committed in

@@ -1,3 +1,5 @@
+use vigil_schema::vrrp::{IntervalError, advert_interval};
+
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::Lint;
 use crate::model::Cluster;
@@ -35,14 +37,11 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for r in cluster.routers.values() {
         let ms = r.advert_interval.value.as_millis();
-        let problem = match r.version.value {
-            2 if ms % 1000 != 0 || !(1000..=255_000).contains(&ms) => {
-                "VRRPv2 carries whole seconds from 1s to 255s"
-            }
-            3 if ms % 10 != 0 || !(10..=40_950).contains(&ms) => {
-                "VRRPv3 carries centiseconds from 10ms to 40950ms"
-            }
-            _ => continue,
+        // The rule plan emission (and the runtime) use too.
+        let problem = match advert_interval(r.version.value, ms) {
+            // Other versions are `unsupported-version`'s.
+            Ok(_) | Err(IntervalError::UnsupportedVersion) => continue,
+            Err(e) => e,
         };
         out.push(
             lint.at(

@@ -23,11 +23,13 @@ pub mod arbitration_timing;
 pub mod auth_with_v3;
 pub mod bad_member_interface;
 pub mod body_sha256_malformed;
+pub(crate) mod commands;
 pub mod demote_in_sync_group;
 pub mod dr_real_server_off_segment;
 pub mod duplicate_definition;
 pub mod duplicate_vip;
 pub mod duplicate_virtual_service;
+pub mod empty_command;
 pub mod empty_file;
 pub mod empty_topology;
 pub mod fence_without_arbitration;
@@ -75,6 +77,7 @@ pub mod unicast_member_without_address;
 pub mod unknown_member_host;
 pub mod unknown_segment;
 pub mod unsafe_name;
+pub mod unsafe_text;
 pub mod unsupported_version;
 pub mod vip_outside_segment;
 pub mod vip_prefix_mismatch;
@@ -127,6 +130,8 @@ pub static ALL: &[&Lint] = &[
     &empty_file::LINT,
     &empty_topology::LINT,
     &heartbeat_vrid_collision::LINT,
+    &unsafe_text::LINT,
+    &empty_command::LINT,
     &unsupported_version::LINT,
     &advert_interval_out_of_range::LINT,
     &ipv6_requires_v3::LINT,

@@ -1,3 +1,5 @@
+use vigil_schema::vrrp::{Centis, master_down_interval};
+
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::Lint;
 use crate::model::{Cluster, Router};
@@ -33,14 +35,15 @@ Remove `startup_delay`, or make it at least the longest master-down interval.
 /// RFC 5798 master-down interval in milliseconds for the router's lowest
 /// member priority (the longest of its members).
 pub fn master_down_ms(router: &Router) -> u64 {
-    let advert = router.advert_interval.value.as_millis();
+    let advert =
+        Centis(u16::try_from(router.advert_interval.value.as_centis()).unwrap_or(u16::MAX));
     let lowest = router
         .members
         .values()
-        .map(|m| m.priority.value.clamp(1, 255) as u64)
+        .map(|m| m.priority.value.clamp(1, 255) as u8)
         .min()
         .unwrap_or(1);
-    3 * advert + (256 - lowest) * advert / 256
+    u64::try_from(master_down_interval(lowest, advert).as_millis()).unwrap_or(u64::MAX)
 }
 
 fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {

@@ -7,6 +7,7 @@ use vigil_schema::plan::{
     PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanTracker, PlanTrackerKind, PlanVip,
 };
 use vigil_schema::topology::Preempt;
+use vigil_schema::vrrp;
 
 use super::{EmitError, narrow, password_path};
 use crate::model::{Cluster, Interface, Router, TrackAction, family_of};
@@ -14,11 +15,11 @@ use crate::model::{Cluster, Interface, Router, TrackAction, family_of};
 /// Longest interface label the kernel accepts (IFNAMSIZ - 1).
 const MAX_LABEL: usize = 15;
 
-/// The master-down interval of a router for its own priority, in
-/// milliseconds: 3 × advert + skew, skew = (256 − priority) × advert / 256.
+/// The master-down interval of a router for its own priority, in whole
+/// milliseconds (RFC 5798, [`vigil_schema::vrrp::master_down_interval`]).
 pub fn master_down_ms(r: &PlanRouter) -> u64 {
-    let adv_ms = u64::from(r.advert_interval_cs) * 10;
-    3 * adv_ms + (256 - u64::from(r.priority)) * adv_ms / 256
+    let down = vrrp::master_down_interval(r.priority, vrrp::Centis(r.advert_interval_cs));
+    u64::try_from(down.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The address a member speaks from on an interface: for IPv6 its
@@ -96,10 +97,14 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
     })?;
 
     let version: u8 = narrow(r.version.value, "version")?;
-    let advert_cs: u16 = narrow(
-        r.advert_interval.value.as_centis() as i64,
-        "advert_interval",
-    )?;
+    let advert_cs = vrrp::advert_interval(r.version.value, r.advert_interval.value.as_millis())
+        .map_err(|e| {
+            EmitError(format!(
+                "router `{name}`: advert_interval {}: {e}",
+                r.advert_interval.value
+            ))
+        })?
+        .0;
     let (min_cs, max_cs) = if version == 2 {
         (advert_cs, advert_cs)
     } else {

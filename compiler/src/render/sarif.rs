@@ -158,6 +158,41 @@ fn escape_link_text(text: &str) -> String {
         .replace(']', "\\]")
 }
 
+/// The results of a run, serialised one at a time (a log of 20,000
+/// results is tens of megabytes; it is never held as a JSON tree).
+struct Results<'a> {
+    diagnostics: &'a [Diagnostic],
+    sources: &'a SourceMap,
+    rules: &'a [String],
+}
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.diagnostics.iter().map(|d| {
+            let index = self.rules.iter().position(|r| r == d.code).unwrap_or(0);
+            result(d, index, self.sources)
+        }))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Run<'a> {
+    tool: Value,
+    invocations: Value,
+    artifacts: Vec<Value>,
+    #[serde(rename = "columnKind")]
+    column_kind: &'static str,
+    results: Results<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
 /// The whole SARIF log of one run, pretty-printed, ending with a newline.
 pub fn render(
     diagnostics: &[Diagnostic],
@@ -165,7 +200,6 @@ pub fn render(
     io_failures: &[IoFailure],
 ) -> String {
     let rules = rules();
-    let rule_index = |code: &str| rules.iter().position(|r| r.0 == code);
     let driver_rules: Vec<Value> = rules
         .iter()
         .map(|(code, name, severity, summary, help)| {
@@ -179,10 +213,7 @@ pub fn render(
             })
         })
         .collect();
-    let results: Vec<Value> = diagnostics
-        .iter()
-        .map(|d| result(d, rule_index(d.code).unwrap_or(0), sources))
-        .collect();
+    let rule_ids: Vec<String> = rules.iter().map(|r| r.0.to_string()).collect();
     let artifacts: Vec<Value> = sources
         .files()
         .map(|(FileId(_), f)| {
@@ -205,27 +236,31 @@ pub fn render(
             })
         })
         .collect();
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": VERSION,
-        "runs": [{
-            "tool": {
+    let log = Log {
+        schema: SCHEMA,
+        version: VERSION,
+        runs: [Run {
+            tool: json!({
                 "driver": {
                     "name": "vigil",
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                     "rules": driver_rules,
                 }
-            },
-            "invocations": [{
+            }),
+            invocations: json!([{
                 "executionSuccessful": io_failures.is_empty(),
                 "toolExecutionNotifications": notifications,
-            }],
-            "artifacts": artifacts,
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
-    });
+            }]),
+            artifacts,
+            column_kind: "unicodeCodePoints",
+            results: Results {
+                diagnostics,
+                sources,
+                rules: &rule_ids,
+            },
+        }],
+    };
     let mut text = serde_json::to_string_pretty(&log).unwrap_or_else(|_| "{}".into());
     text.push('\n');
     text

@@ -1,0 +1,128 @@
+//! VRRP's timing rules, defined once for the compiler and the runtime:
+//! the unit of advert intervals ([`Centis`]), which intervals each
+//! protocol version can carry ([`advert_interval`]), and the RFC 5798
+//! master-down interval ([`master_down_interval`]). Plain Rust, no feature
+//! needed, so vigild can use it as it is.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A duration in centiseconds, VRRP's unit for advert intervals (RFC 5798
+/// carries 12 bits of them; RFC 3768 whole seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Centis(pub u16);
+
+impl Centis {
+    pub const fn as_millis(self) -> u64 {
+        self.0 as u64 * 10
+    }
+    pub const fn as_micros(self) -> u64 {
+        self.0 as u64 * 10_000
+    }
+    pub const fn as_duration(self) -> Duration {
+        Duration::from_micros(self.as_micros())
+    }
+}
+
+/// Why a version cannot carry an advert interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalError {
+    /// Neither 2 nor 3.
+    UnsupportedVersion,
+    /// VRRPv2: not a whole number of seconds from 1 to 255.
+    V2WholeSeconds,
+    /// VRRPv3: not a multiple of 10 ms from 10 ms to 40950 ms.
+    V3Centiseconds,
+}
+
+impl fmt::Display for IntervalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IntervalError::UnsupportedVersion => "only VRRP versions 2 and 3 exist",
+            IntervalError::V2WholeSeconds => "VRRPv2 carries whole seconds from 1s to 255s",
+            IntervalError::V3Centiseconds => "VRRPv3 carries centiseconds from 10ms to 40950ms",
+        })
+    }
+}
+
+impl std::error::Error for IntervalError {}
+
+/// The advert interval of `millis` milliseconds as VRRP `version` carries
+/// it, or why it cannot: v2 takes whole seconds 1..=255, v3 multiples of
+/// 10 ms from 10 ms to 40950 ms (4095 centiseconds).
+pub fn advert_interval(version: i64, millis: u64) -> Result<Centis, IntervalError> {
+    match version {
+        2 if millis % 1000 == 0 && (1_000..=255_000).contains(&millis) => {
+            Ok(Centis((millis / 10) as u16))
+        }
+        2 => Err(IntervalError::V2WholeSeconds),
+        3 if millis % 10 == 0 && (10..=40_950).contains(&millis) => {
+            Ok(Centis((millis / 10) as u16))
+        }
+        3 => Err(IntervalError::V3Centiseconds),
+        _ => Err(IntervalError::UnsupportedVersion),
+    }
+}
+
+/// RFC 5798 §6.1 Skew_Time: `(256 − priority) × Master_Adver_Interval / 256`,
+/// to the microsecond.
+pub fn skew_time(priority: u8, advert: Centis) -> Duration {
+    Duration::from_micros((256 - u64::from(priority)) * advert.as_micros() / 256)
+}
+
+/// RFC 5798 §6.1 Master_Down_Interval: `3 × Master_Adver_Interval +
+/// Skew_Time`: how long a backup of `priority` waits without adverts
+/// before it takes over.
+pub fn master_down_interval(priority: u8, advert: Centis) -> Duration {
+    advert.as_duration() * 3 + skew_time(priority, advert)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_each_version_carries() {
+        assert_eq!(advert_interval(2, 1_000), Ok(Centis(100)));
+        assert_eq!(advert_interval(2, 255_000), Ok(Centis(25_500)));
+        assert_eq!(
+            advert_interval(2, 1_500),
+            Err(IntervalError::V2WholeSeconds)
+        );
+        assert_eq!(
+            advert_interval(2, 256_000),
+            Err(IntervalError::V2WholeSeconds)
+        );
+        assert_eq!(advert_interval(2, 0), Err(IntervalError::V2WholeSeconds));
+        assert_eq!(advert_interval(3, 10), Ok(Centis(1)));
+        assert_eq!(advert_interval(3, 40_950), Ok(Centis(4_095)));
+        assert_eq!(advert_interval(3, 5), Err(IntervalError::V3Centiseconds));
+        assert_eq!(
+            advert_interval(3, 40_960),
+            Err(IntervalError::V3Centiseconds)
+        );
+        assert_eq!(advert_interval(3, 15), Err(IntervalError::V3Centiseconds));
+        assert_eq!(
+            advert_interval(4, 1_000),
+            Err(IntervalError::UnsupportedVersion)
+        );
+    }
+
+    #[test]
+    fn master_down_follows_rfc_5798() {
+        // 1 s adverts, priority 100: 3 s + 156/256 s.
+        assert_eq!(
+            master_down_interval(100, Centis(100)),
+            Duration::from_micros(3_609_375)
+        );
+        // An owner (255) waits 3 s + 1/256 s.
+        assert_eq!(
+            master_down_interval(255, Centis(100)),
+            Duration::from_micros(3_003_906)
+        );
+        assert_eq!(skew_time(0, Centis(1)), Duration::from_micros(10_000));
+    }
+}
