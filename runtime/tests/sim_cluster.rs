@@ -5,7 +5,8 @@
 //!
 //! Replay one seed of the sweep with its full trace:
 //! `VIGIL_SIM_SEED=1234 cargo test -p vigild --test sim_cluster sweep -- --nocapture`;
-//! `VIGIL_SIM_SCHEDULES=N` changes the number of schedules.
+//! `VIGIL_SIM_SCHEDULES=N` changes the number of schedules,
+//! `VIGIL_SIM_FIRST_SEED=S` where they start (0).
 
 #[path = "sim_cluster/cluster.rs"]
 mod cluster;
@@ -422,6 +423,54 @@ fn reload_in_place_never_moves_the_vip() {
 }
 
 #[test]
+fn reloading_a_demoted_master_does_not_flash_its_configured_priority() {
+    // lb1's check fails at 1 s: after `fall` runs it advertises
+    // 150 - 60 = 90 and lb2 (100) must preempt within a master-down
+    // interval, even while SIGHUPs keep reloading lb1 in place.
+    let mut c = pair();
+    c.routers[0].trackers = vec![cmd_tracker("app", PlanOnFail::Demote { weight: 60 })];
+    let mut s = Scenario::new("SIGHUPs on a demoted master", ms(4000)).at(
+        ms(1000),
+        Fault::TrackerFails {
+            host: "lb1".into(),
+            tracker: "app".into(),
+            fails: true,
+        },
+    );
+    for i in 0..10u64 {
+        let mut plan = c.plan("lb1");
+        plan.topology_hash.push_str(&format!("-{i}"));
+        plan.routers[0].notify.timeout_ms += 100 * (i % 2 + 1);
+        s = s.at(
+            ms(1300 + 150 * i),
+            Fault::Reload {
+                host: "lb1".into(),
+                plan: Box::new(plan),
+            },
+        );
+    }
+    let sim = run(&c, s, 15);
+    let demoted = sim
+        .record()
+        .defences
+        .iter()
+        .find(|d| d.kind == DefenceKind::Tracker && d.host == "lb1")
+        .map(|d| d.at)
+        .expect("the tracker went down");
+    let (t, _) = became_master(&sim, "lb2", "www", demoted).expect("lb2 preempts");
+    let bound = master_down_interval(100, adv(10)) + adv_duration(10) + ms(2);
+    assert!(
+        t.saturating_since(demoted) <= bound,
+        "lb2 preempted {:?} after the demotion (bound {bound:?})",
+        t.saturating_since(demoted)
+    );
+}
+
+fn adv_duration(cs: u64) -> Duration {
+    Duration::from_millis(cs * 10)
+}
+
+#[test]
 fn interface_deleted_and_recreated_leaves_fault_within_one_advert_interval() {
     // With arbitration, the lost link also made the reference IP
     // unreachable long enough to isolate lb1: that must not hold it in
@@ -754,6 +803,10 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
         }
         return;
     }
+    let first: u64 = std::env::var("VIGIL_SIM_FIRST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let count: u64 = std::env::var("VIGIL_SIM_SCHEDULES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -767,7 +820,7 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
                 scope.spawn(move || {
                     let mut coverage = Coverage::default();
                     let mut failures = Vec::new();
-                    for seed in (t..count).step_by(threads as usize) {
+                    for seed in (first + t..first + count).step_by(threads as usize) {
                         match sweep_one(seed, clusters, 300) {
                             Ok(c) => coverage.add(c),
                             Err(f) => failures.push((seed, f)),

@@ -523,6 +523,22 @@ impl Node {
         }
     }
 
+    /// The priority a member's guards allow: configured, lowered by its
+    /// (or its sync group's) down `demote` trackers.
+    fn effective_priority(&self, id: RouterId) -> Option<u8> {
+        let m = self.members.get(&id)?;
+        let demotion = match &m.plan.sync_group {
+            Some(g) => self
+                .group_members(g)
+                .iter()
+                .filter_map(|i| self.members.get(i))
+                .map(|o| o.trackers.demotion())
+                .sum(),
+            None => m.trackers.demotion(),
+        };
+        Some(m.trackers.priority_with(demotion))
+    }
+
     fn group_members(&self, group: &str) -> Vec<RouterId> {
         self.members
             .iter()
@@ -1469,7 +1485,7 @@ impl Node {
                 continue;
             }
             let Ok(router) = built else { continue };
-            let config = Box::new(router.config().clone());
+            let mut config = Box::new(router.config().clone());
             let was_master = m.state() == State::Master;
             let old_vips: Vec<Address> = m
                 .plan
@@ -1482,6 +1498,13 @@ impl Node {
             let links = &self.links;
             if let Some(m) = self.members.get_mut(&id) {
                 m.reloaded(p.clone(), now, |i| Self::link_up(links, i));
+            }
+            // The core takes the priority its guards allow: a demoted
+            // master must not advertise its configured priority for an
+            // instant (that resets the master-down timer of the backup
+            // that should preempt it).
+            if let Some(priority) = self.effective_priority(id) {
+                config.priority = priority;
             }
             self.feed(id, Input::PlanReload { config });
             self.drain();

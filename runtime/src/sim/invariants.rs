@@ -63,14 +63,7 @@ pub enum Invariant {
     /// The in-flight window: an address whose add the kernel has not
     /// answered yet is not checked until the answer is fed (only then can
     /// the node know whether it added it).
-    ///
-    /// Known gap, exempted because the node reports it: a daemon killed
-    /// after the kernel added a VIP but before the ledger recorded it finds
-    /// the VIP at restart without proof that it is its own; it leaves it
-    /// and raises `vip_present_not_ours`, and the VIP stays on a backup.
-    /// Such reported addresses are not checked (see
-    /// `sim_cluster::crash_between_add_and_ledger_write`, ignored until the
-    /// ledger records adds before they are made).
+
     /// Owners (priority 255) are exempt: their VIP is the host's own
     /// address. A crashed daemon's kernel is exempt until it restarts.
     NoVipWithoutMaster,
@@ -374,11 +367,7 @@ impl Sim {
                 // the address is its own to remove.
                 let key = (r.interface.clone(), v.address);
                 let in_flight = self.hosts[h].in_flight.contains_key(&key);
-                let reported = self.hosts[h].reported_foreign.contains(&key);
-                if !in_flight
-                    && !reported
-                    && self.hosts[h].kernel.has_address(&r.interface, v.address)
-                {
+                if !in_flight && self.hosts[h].kernel.has_address(&r.interface, v.address) {
                     bad.push((r.name.clone(), v.address, state));
                 }
             }

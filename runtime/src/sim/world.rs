@@ -136,9 +136,6 @@ pub(super) struct HostSim {
     last_answer: Instant,
     /// Address changes asked for and not yet answered, by (interface, address).
     pub(super) in_flight: BTreeMap<(String, IpAddr), u32>,
-    /// Addresses this daemon reported at start as present and not its own
-    /// (left alone by design): (interface, address).
-    pub(super) reported_foreign: BTreeSet<(String, IpAddr)>,
     /// The daemon said `Stopped`: it exits once its answers are in.
     stopping: bool,
 }
@@ -256,7 +253,6 @@ impl Sim {
                 ticks_at: (Instant::ZERO, 0),
                 last_answer: Instant::ZERO,
                 in_flight: BTreeMap::new(),
-                reported_foreign: BTreeSet::new(),
                 stopping: false,
             })
             .collect();
@@ -1248,7 +1244,6 @@ impl Sim {
         host.wake = None;
         host.stopping = false;
         host.in_flight.clear();
-        host.reported_foreign.clear();
         host.sockets.clear();
         host.echo.clear();
         host.procs.clear();
@@ -1407,17 +1402,7 @@ impl Sim {
                     "master_vetoed" => Some(DefenceKind::MasterVetoed),
                     "fence_failed" => Some(DefenceKind::FenceFailed),
                     "dual_master" => Some(DefenceKind::DualMasterAlarm),
-                    "vip_present_not_ours" => {
-                        let a = alarm.and_then(|a| {
-                            let i = a.get("interface")?.as_str()?;
-                            let ip = a.get("address")?.as_str()?.parse().ok()?;
-                            Some((i.to_string(), ip))
-                        });
-                        if let Some(a) = a {
-                            self.hosts[h].reported_foreign.insert(a);
-                        }
-                        Some(DefenceKind::ForeignAddressLeft)
-                    }
+                    "vip_present_not_ours" => Some(DefenceKind::ForeignAddressLeft),
                     _ => None,
                 };
                 if let Some(kind) = kind {
