@@ -6,7 +6,8 @@
 //! Replay one seed of the sweep with its full trace:
 //! `VIGIL_SIM_SEED=1234 cargo test -p vigild --test sim_cluster sweep -- --nocapture`;
 //! `VIGIL_SIM_SCHEDULES=N` changes the number of schedules,
-//! `VIGIL_SIM_FIRST_SEED=S` where they start (0).
+//! `VIGIL_SIM_FIRST_SEED=S` where they start (0), `VIGIL_SIM_MAX_FAULTS=N`
+//! how many faults a schedule may have (3).
 
 #[path = "sim_cluster/cluster.rs"]
 mod cluster;
@@ -727,7 +728,6 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
     ]
 }
 
-/// Runs one seed of the sweep: `Err` carries the failure, printed.
 /// What one schedule exercised.
 #[derive(Default)]
 struct Coverage {
@@ -748,6 +748,20 @@ impl Coverage {
     }
 }
 
+/// The schedules' shape; `VIGIL_SIM_MAX_FAULTS` allows more faults per
+/// schedule (exploration beyond CI's default of 3).
+fn sweep_options() -> ScheduleOptions {
+    let mut o = ScheduleOptions::default();
+    if let Some(n) = std::env::var("VIGIL_SIM_MAX_FAULTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        o.max_faults = n;
+        o.fault_window = o.fault_window * u32::try_from(n).unwrap_or(1).max(3) / 3;
+    }
+    o
+}
+
 /// Runs one seed of the sweep: `Err` carries the failure, printed.
 fn sweep_one(
     seed: u64,
@@ -755,8 +769,7 @@ fn sweep_one(
     trace: usize,
 ) -> Result<Coverage, String> {
     let (name, topo) = &clusters[(seed % clusters.len() as u64) as usize];
-    let opts = ScheduleOptions::default();
-    let scenario = random_scenario(seed, topo, &opts);
+    let scenario = random_scenario(seed, topo, &sweep_options());
     let mut sim = Sim::new(topo.clone(), scenario.clone(), seed).map_err(|e| e.to_string())?;
     // Fast first; a failure is replayed (same seed, same run) with a trace.
     sim.set_trace_len(0);
@@ -793,7 +806,7 @@ fn sweep_of_seeded_fault_schedules_keeps_every_invariant() {
     if let Ok(seed) = std::env::var("VIGIL_SIM_SEED") {
         let seed: u64 = seed.parse().expect("VIGIL_SIM_SEED is a number");
         let (name, topo) = &clusters[(seed % clusters.len() as u64) as usize];
-        let scenario = random_scenario(seed, topo, &ScheduleOptions::default());
+        let scenario = random_scenario(seed, topo, &sweep_options());
         println!("cluster `{name}`, schedule:");
         for e in scenario.sorted_events() {
             println!("  {:>8?} {}", e.at, e.fault.describe());

@@ -73,6 +73,13 @@ pub fn random_scenario(seed: u64, topo: &SimTopology, opts: &ScheduleOptions) ->
     if rng.below(4) == 0 {
         s.fence = FenceEffect::AllPeers;
     }
+    // Slow kernels and programs now and then: answers that arrive after
+    // later commands, hooks and fences that outlast elections.
+    if rng.below(4) == 0 {
+        s.timing.answer_delay = (Duration::ZERO, Duration::from_millis(5));
+    }
+    s.timing.hook_runtime = Duration::from_millis(rng.range(1, 200));
+    s.timing.fence_runtime = Duration::from_millis(rng.range(10, 500));
     let window_end = opts.first_fault + opts.fault_window;
     let n = rng.range(1, opts.max_faults.max(1) as u64) as usize;
     let hosts: Vec<String> = topo.hosts.iter().map(|h| h.name.clone()).collect();
