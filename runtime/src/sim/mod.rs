@@ -14,10 +14,12 @@
 //!   trackers, reloads) and how long programs take.
 //! * [`kernel`]: one host's kernel (links, addresses, IPVS), which outlives
 //!   a crashed daemon.
-//! * [`world`]: [`Sim`], the engine: the queue, the network, the hosts.
+//! * [`world`]: [`Sim`], the engine: the queue, the hosts, the faults;
+//!   `network.rs` (adverts, echo, delay, loss, cuts) and `programs.rs`
+//!   (hooks, trackers, fences) are its other halves.
 //! * [`invariants`]: the named [`Invariant`]s checked after every step.
 //! * [`record`]: what a run leaves for people: state changes, VIP holders
-//!   over time, defences that acted ([`Record`]).
+//!   over time, defences that acted ([`Record`]), read from the nodes' logs.
 //! * [`trace`]: the last N events and commands, printed on failure.
 //! * [`schedule`]: seeded random schedules for sweeps.
 //!
@@ -64,6 +66,8 @@
 
 pub mod invariants;
 pub mod kernel;
+mod network;
+mod programs;
 pub mod record;
 pub mod rng;
 pub mod scenario;

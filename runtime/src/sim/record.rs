@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::vrrp::Instant;
 
@@ -177,6 +178,131 @@ impl Record {
         self.defences
             .iter()
             .any(|d| d.kind == kind && (router.is_none() || d.router.as_deref() == router))
+    }
+}
+
+/// Reading what the nodes log: state changes and defences.
+impl super::world::Sim {
+    pub(super) fn defence(
+        &mut self,
+        h: usize,
+        router: Option<String>,
+        kind: DefenceKind,
+        detail: String,
+    ) {
+        self.record.defences.push(Defence {
+            at: self.now,
+            host: self.hosts[h].spec.name.clone(),
+            router,
+            kind,
+            detail,
+        });
+    }
+
+    /// Reads what the node logged: state changes and defences.
+    pub(super) fn on_log(&mut self, h: usize, event: &str, fields: &Value) {
+        let s = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_string);
+        let router = s("router");
+        match event {
+            "state_change" => {
+                self.states_changed = true;
+                self.host_dirty.insert(h);
+                let reason = match fields.get("reason") {
+                    Some(Value::String(r)) => r.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                };
+                self.record.transitions.push(Transition {
+                    at: self.now,
+                    host: self.hosts[h].spec.name.clone(),
+                    router: router.unwrap_or_default(),
+                    from: s("from").unwrap_or_default(),
+                    to: s("to").unwrap_or_default(),
+                    reason,
+                });
+            }
+            "alarm" => {
+                let alarm = fields.get("alarm");
+                let kind = alarm
+                    .and_then(|a| a.get("kind"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                // What the alarm says besides its kind.
+                let detail = match alarm {
+                    Some(Value::Object(o)) => {
+                        let rest: serde_json::Map<String, Value> = o
+                            .iter()
+                            .filter(|(k, _)| *k != "kind")
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        if rest.is_empty() {
+                            String::new()
+                        } else {
+                            Value::Object(rest).to_string()
+                        }
+                    }
+                    _ => String::new(),
+                };
+                let kind = match kind {
+                    "master_vetoed" => Some(DefenceKind::MasterVetoed),
+                    "fence_failed" => Some(DefenceKind::FenceFailed),
+                    "dual_master" => Some(DefenceKind::DualMasterAlarm),
+                    "vip_present_not_ours" => Some(DefenceKind::ForeignAddressLeft),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    self.defence(h, router, kind, detail);
+                }
+            }
+            "isolated" if fields.get("isolated") == Some(&Value::Bool(true)) => {
+                self.defence(
+                    h,
+                    router,
+                    DefenceKind::Isolation,
+                    "no reference IP answers".into(),
+                );
+            }
+            "self_fence_started" => {
+                self.defence(h, router, DefenceKind::SelfFence, String::new());
+            }
+            "fence" if fields.get("ok") == Some(&Value::Bool(true)) => {
+                self.defence(h, router, DefenceKind::Fence, String::new());
+            }
+            "sync_group" if fields.get("fault") == Some(&Value::Bool(true)) => {
+                let by = fields
+                    .get("because_of")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                self.defence(
+                    h,
+                    router,
+                    DefenceKind::SyncGroup,
+                    format!("because of {by}"),
+                );
+            }
+            "tracker" => {
+                let detail = format!(
+                    "{} {}",
+                    s("tracker").unwrap_or_default(),
+                    s("state").unwrap_or_default()
+                );
+                self.defence(h, router, DefenceKind::Tracker, detail);
+            }
+            "link" => {
+                let up = fields.get("up").and_then(Value::as_bool).unwrap_or(false);
+                let detail = format!(
+                    "{} {}",
+                    s("interface").unwrap_or_default(),
+                    if up { "up" } else { "down" }
+                );
+                self.defence(h, router, DefenceKind::Link, detail);
+            }
+            "stale_vip_removed" if fields.get("ok") == Some(&Value::Bool(true)) => {
+                let detail = s("address").unwrap_or_default();
+                self.defence(h, None, DefenceKind::StaleAddressRemoved, detail);
+            }
+            _ => {}
+        }
     }
 }
 

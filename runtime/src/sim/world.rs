@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde_json::Value;
 use vigil_schema::plan::{Family, Plan, PlanRouter, PlanTrackerKind};
 
 use crate::health::scheduler::RsId;
@@ -24,11 +23,11 @@ use crate::wire::IpMeta;
 
 use super::invariants::{Invariant, RouterInfo, Violation};
 use super::kernel::Kernel;
-use super::record::{Defence, DefenceKind, FaultRecord, HolderChange, Record, Transition};
+use super::record::{FaultRecord, HolderChange, Record, Transition};
 use super::rng::Rng;
-use super::scenario::{Cut, Endpoint, Fault, FenceEffect, NetProfile, Scenario};
+use super::scenario::{Cut, Fault, NetProfile, Scenario};
 use super::topology::{SimHost, SimTopology};
-use super::trace::{Trace, TraceItem, advert_fields, fmt_time};
+use super::trace::{Trace, TraceItem, fmt_time};
 
 /// Ticks at one instant after which a node is declared stuck.
 const MAX_TICKS_AT_ONE_INSTANT: u32 = 64;
@@ -127,7 +126,7 @@ pub(super) struct HostSim {
     /// Open echo sockets: router -> interface.
     pub(super) echo: BTreeMap<String, String>,
     /// Running children: proc -> a token the exit must match.
-    procs: BTreeMap<ProcId, u64>,
+    pub(super) procs: BTreeMap<ProcId, u64>,
     probes: BTreeMap<RsId, u64>,
     pub(super) fence_fails: bool,
     pub(super) tracker_fails: BTreeSet<String>,
@@ -188,7 +187,7 @@ pub struct Sim {
     pub(super) topo: SimTopology,
     pub(super) scenario: Scenario,
     pub(super) seed: u64,
-    rng: Rng,
+    pub(super) rng: Rng,
     pub(super) now: Instant,
     end: Instant,
     seq: u64,
@@ -409,7 +408,7 @@ impl Sim {
         self.trace.render(&self.host_names())
     }
 
-    fn push(&mut self, at: Instant, item: Item) {
+    pub(super) fn push(&mut self, at: Instant, item: Item) {
         self.seq += 1;
         self.queue.push(Reverse(Queued {
             at,
@@ -645,12 +644,12 @@ impl Sim {
 
     // --- commands --------------------------------------------------------------
 
-    fn answer_delay(&mut self) -> Duration {
+    pub(super) fn answer_delay(&mut self) -> Duration {
         let (lo, hi) = self.scenario.timing.answer_delay;
         self.rng.duration(lo, hi)
     }
 
-    fn answer(&mut self, h: usize, delay: Duration, event: Event) {
+    pub(super) fn answer(&mut self, h: usize, delay: Duration, event: Event) {
         let life = self.hosts[h].life;
         let at = (self.now + delay).max(self.hosts[h].last_answer);
         self.hosts[h].last_answer = at;
@@ -821,240 +820,9 @@ impl Sim {
         }
     }
 
-    fn sample_delay(&mut self) -> Duration {
-        let p = self.net.profile.clone();
-        let mut d = p.delay + self.rng.duration(Duration::ZERO, p.jitter);
-        if self.rng.chance(p.reorder) {
-            d += self
-                .rng
-                .duration(Duration::ZERO, p.jitter * 5 + Duration::from_millis(1));
-        }
-        d
-    }
-
-    /// Whether a cut stops traffic between two endpoints on a segment.
-    pub(super) fn blocked(&self, segment: &str, x: &Endpoint, y: &Endpoint) -> bool {
-        self.net.cuts.values().any(|c| c.blocks(segment, x, y))
-    }
-
-    fn send_vrrp(
-        &mut self,
-        h: usize,
-        interface: &str,
-        family: Family,
-        src: IpAddr,
-        dst: IpAddr,
-        bytes: Vec<u8>,
-    ) {
-        self.count_send(h, interface, family, dst, &bytes);
-        if let Some((_, 0)) = advert_fields(&bytes) {
-            let router = self.router_by_key(h, interface, family, bytes[1]);
-            self.defence(h, router, DefenceKind::PriorityZero, format!("to {dst}"));
-        }
-        let host = &self.hosts[h];
-        let Some(link) = host.kernel.link(interface).filter(|l| l.up) else {
-            return;
-        };
-        if host
-            .sockets
-            .get(&(interface.to_string(), family))
-            .map(|s| s.0)
-            != Some(link.ifindex)
-        {
-            return;
-        }
-        let Some(segment) = self.topo.segment_of(h, interface).map(str::to_string) else {
-            return;
-        };
-        let me = Endpoint::Host(host.spec.name.clone());
-        let mut receivers = Vec::new();
-        for (g, other) in self.hosts.iter().enumerate() {
-            if g == h || !other.powered {
-                continue;
-            }
-            for iface in other
-                .spec
-                .interfaces
-                .iter()
-                .filter(|i| i.segment == segment)
-            {
-                let wanted = dst.is_multicast() || other.kernel.has_address(&iface.name, dst);
-                if wanted && !self.blocked(&segment, &me, &Endpoint::Host(other.spec.name.clone()))
-                {
-                    receivers.push((g, iface.name.clone()));
-                }
-            }
-        }
-        let loss = self.net.profile.loss;
-        for (g, iface) in receivers {
-            if self.rng.chance(loss) {
-                continue;
-            }
-            let at = self.now + self.sample_delay();
-            self.push(
-                at,
-                Item::Packet {
-                    host: g,
-                    interface: iface,
-                    family,
-                    ip: IpMeta { src, dst, ttl: 255 },
-                    payload: bytes.clone(),
-                },
-            );
-        }
-    }
-
-    /// Whether the host can reach a reference IP over an interface now.
-    pub(super) fn reference_reachable(&self, h: usize, interface: &str, target: IpAddr) -> bool {
-        let host = &self.hosts[h];
-        if !host.powered || !host.kernel.link_up(interface) || self.net.dark.contains(&target) {
-            return false;
-        }
-        let Some(segment) = self.topo.segment_of(h, interface) else {
-            return false;
-        };
-        if self.topo.reference_segment(target) != Some(segment) {
-            return false;
-        }
-        !self.blocked(
-            segment,
-            &Endpoint::Host(host.spec.name.clone()),
-            &Endpoint::Reference(target),
-        )
-    }
-
-    fn send_echo(&mut self, h: usize, router: String, target: IpAddr, seq: u16) {
-        self.count_echo(h, &router, target);
-        let interface = self.hosts[h].echo.get(&router).cloned();
-        let usable = interface
-            .as_deref()
-            .is_some_and(|i| self.hosts[h].kernel.link_up(i));
-        let Some(interface) = interface.filter(|_| usable) else {
-            let d = self.answer_delay();
-            self.answer(h, d, Event::EchoSendFailed { router, target });
-            return;
-        };
-        if !self.reference_reachable(h, &interface, target) {
-            return;
-        }
-        let loss = self.net.profile.loss;
-        if self.rng.chance(loss) || self.rng.chance(loss) {
-            return;
-        }
-        let at = self.now + self.sample_delay() + self.sample_delay();
-        let life = self.hosts[h].life;
-        self.push(
-            at,
-            Item::EchoReply {
-                host: h,
-                life,
-                router,
-                from: target,
-                seq,
-            },
-        );
-    }
-
-    fn spawn(
-        &mut self,
-        h: usize,
-        proc: ProcId,
-        argv: &[String],
-        env: &[(String, String)],
-        timeout_ms: u64,
-    ) {
-        let var = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let router = var("VIGIL_ROUTER");
-        let plan_router = router
-            .as_deref()
-            .and_then(|r| self.hosts[h].plan.routers.iter().find(|p| p.name == r));
-        let timing = &self.scenario.timing;
-        let (runtime, ok, fence_of) = if let Some(tracker) = var("VIGIL_TRACKER") {
-            let fails = self.hosts[h].tracker_fails.contains(&tracker);
-            (timing.tracker_runtime, !fails, None)
-        } else if var("VIGIL_STATE").is_none()
-            && plan_router
-                .and_then(|p| p.arbitration.as_ref())
-                .and_then(|a| a.fence.as_ref())
-                .is_some_and(|f| f.command == argv)
-        {
-            let ok = !self.hosts[h].fence_fails;
-            (timing.fence_runtime, ok, router.filter(|_| ok))
-        } else {
-            (timing.hook_runtime, true, None)
-        };
-        let timeout = Duration::from_millis(timeout_ms);
-        let (elapsed, outcome, fence_of) = if runtime > timeout {
-            (timeout, Outcome::TimedOut, None)
-        } else {
-            let code = if ok { 0 } else { 1 };
-            (runtime, Outcome::Exited { code }, fence_of)
-        };
-        let life = self.hosts[h].life;
-        self.hosts[h].procs.insert(proc, 0);
-        let at = self.now + elapsed;
-        self.push(
-            at,
-            Item::ProcDone {
-                host: h,
-                life,
-                proc,
-                outcome,
-                elapsed,
-                fence_of,
-            },
-        );
-    }
-
-    /// A fence of `router` run by host `h` succeeded: the peers it fences
-    /// lose power (see [`FenceEffect`]).
-    fn fence_succeeded(&mut self, h: usize, router: &str) {
-        let effect = self.scenario.fence;
-        if effect == FenceEffect::Nothing {
-            return;
-        }
-        let Some(pr) = self.hosts[h]
-            .plan
-            .routers
-            .iter()
-            .find(|r| r.name == router)
-            .cloned()
-        else {
-            return;
-        };
-        let victims: Vec<String> = pr
-            .peers
-            .iter()
-            .filter_map(|p| self.host_index(&p.host))
-            .filter(|&g| g != h)
-            .filter(|&g| {
-                let host = &self.hosts[g];
-                let master = host
-                    .node
-                    .as_ref()
-                    .is_some_and(|n| n.state_of(router) == Some(State::Master));
-                let holds = pr
-                    .vips
-                    .iter()
-                    .any(|v| host.kernel.addresses.iter().any(|a| a.address == v.address));
-                host.powered && (effect == FenceEffect::AllPeers || master || holds)
-            })
-            .map(|g| self.hosts[g].spec.name.clone())
-            .collect();
-        for v in victims {
-            let name = self.hosts[h].spec.name.clone();
-            self.note(Some(h), format!("fence of {router} powers off {v}"));
-            self.record.faults.push(FaultRecord {
-                at: self.now,
-                description: format!("{name}'s fence for {router} powers off {v}"),
-            });
-            self.apply_fault(Fault::PowerOff { host: v });
-        }
-    }
-
     // --- faults ------------------------------------------------------------------
 
-    fn apply_fault(&mut self, fault: Fault) {
+    pub(super) fn apply_fault(&mut self, fault: Fault) {
         let host = fault.host().and_then(|n| self.host_index(n));
         let text = match (&fault, host) {
             (Fault::Restart { host: name }, Some(h)) if !self.hosts[h].powered => {
@@ -1330,7 +1098,13 @@ impl Sim {
     }
 
     /// The router a sent advert belongs to.
-    fn router_by_key(&self, h: usize, interface: &str, family: Family, vrid: u8) -> Option<String> {
+    pub(super) fn router_by_key(
+        &self,
+        h: usize,
+        interface: &str,
+        family: Family,
+        vrid: u8,
+    ) -> Option<String> {
         self.hosts[h]
             .plan
             .routers
@@ -1342,122 +1116,6 @@ impl Sim {
                         || r.heartbeat_paths.iter().any(|p| p.interface == interface))
             })
             .map(|r| r.name.clone())
-    }
-
-    fn defence(&mut self, h: usize, router: Option<String>, kind: DefenceKind, detail: String) {
-        self.record.defences.push(Defence {
-            at: self.now,
-            host: self.hosts[h].spec.name.clone(),
-            router,
-            kind,
-            detail,
-        });
-    }
-
-    /// Reads what the node logged: state changes and defences.
-    fn on_log(&mut self, h: usize, event: &str, fields: &Value) {
-        let s = |k: &str| fields.get(k).and_then(Value::as_str).map(str::to_string);
-        let router = s("router");
-        match event {
-            "state_change" => {
-                self.states_changed = true;
-                self.host_dirty.insert(h);
-                let reason = match fields.get("reason") {
-                    Some(Value::String(r)) => r.clone(),
-                    Some(v) => v.to_string(),
-                    None => String::new(),
-                };
-                self.record.transitions.push(Transition {
-                    at: self.now,
-                    host: self.hosts[h].spec.name.clone(),
-                    router: router.unwrap_or_default(),
-                    from: s("from").unwrap_or_default(),
-                    to: s("to").unwrap_or_default(),
-                    reason,
-                });
-            }
-            "alarm" => {
-                let alarm = fields.get("alarm");
-                let kind = alarm
-                    .and_then(|a| a.get("kind"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                // What the alarm says besides its kind.
-                let detail = match alarm {
-                    Some(Value::Object(o)) => {
-                        let rest: serde_json::Map<String, Value> = o
-                            .iter()
-                            .filter(|(k, _)| *k != "kind")
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        if rest.is_empty() {
-                            String::new()
-                        } else {
-                            Value::Object(rest).to_string()
-                        }
-                    }
-                    _ => String::new(),
-                };
-                let kind = match kind {
-                    "master_vetoed" => Some(DefenceKind::MasterVetoed),
-                    "fence_failed" => Some(DefenceKind::FenceFailed),
-                    "dual_master" => Some(DefenceKind::DualMasterAlarm),
-                    "vip_present_not_ours" => Some(DefenceKind::ForeignAddressLeft),
-                    _ => None,
-                };
-                if let Some(kind) = kind {
-                    self.defence(h, router, kind, detail);
-                }
-            }
-            "isolated" if fields.get("isolated") == Some(&Value::Bool(true)) => {
-                self.defence(
-                    h,
-                    router,
-                    DefenceKind::Isolation,
-                    "no reference IP answers".into(),
-                );
-            }
-            "self_fence_started" => {
-                self.defence(h, router, DefenceKind::SelfFence, String::new());
-            }
-            "fence" if fields.get("ok") == Some(&Value::Bool(true)) => {
-                self.defence(h, router, DefenceKind::Fence, String::new());
-            }
-            "sync_group" if fields.get("fault") == Some(&Value::Bool(true)) => {
-                let by = fields
-                    .get("because_of")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
-                self.defence(
-                    h,
-                    router,
-                    DefenceKind::SyncGroup,
-                    format!("because of {by}"),
-                );
-            }
-            "tracker" => {
-                let detail = format!(
-                    "{} {}",
-                    s("tracker").unwrap_or_default(),
-                    s("state").unwrap_or_default()
-                );
-                self.defence(h, router, DefenceKind::Tracker, detail);
-            }
-            "link" => {
-                let up = fields.get("up").and_then(Value::as_bool).unwrap_or(false);
-                let detail = format!(
-                    "{} {}",
-                    s("interface").unwrap_or_default(),
-                    if up { "up" } else { "down" }
-                );
-                self.defence(h, router, DefenceKind::Link, detail);
-            }
-            "stale_vip_removed" if fields.get("ok") == Some(&Value::Bool(true)) => {
-                let detail = s("address").unwrap_or_default();
-                self.defence(h, None, DefenceKind::StaleAddressRemoved, detail);
-            }
-            _ => {}
-        }
     }
 
     pub(super) fn violate(&mut self, invariant: Invariant, router: Option<&str>, detail: String) {
