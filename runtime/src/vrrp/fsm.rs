@@ -308,6 +308,15 @@ impl Core<'_> {
         self.started_at.unwrap_or(self.now) + Duration::from_millis(self.config.startup_delay_ms)
     }
 
+    /// The end of the startup delay plus this router's skew: members whose
+    /// master-down ran out during the delay do not all take over at its
+    /// end; the highest priority goes first and its advert holds the others
+    /// back (as at an RFC start, where the skew orders the members).
+    fn startup_delay_after_skew(&self) -> Instant {
+        self.startup_delay_end()
+            + timers::skew_time(*self.priority, *self.master_adver_interval)
+    }
+
     fn startup_delay_over(&self) -> bool {
         self.now >= self.startup_delay_end()
     }
@@ -341,7 +350,7 @@ impl Core<'_> {
             self.become_master(r);
         } else {
             self.change(State::Backup, reason);
-            let at = (self.now + self.master_down_interval()).max(self.startup_delay_end());
+            let at = (self.now + self.master_down_interval()).max(self.startup_delay_after_skew());
             self.out.arm(TimerKind::MasterDown, at);
         }
     }
@@ -552,7 +561,7 @@ impl Core<'_> {
             } else {
                 TimerKind::PreemptDelay
             };
-            let at = self.startup_delay_end();
+            let at = self.startup_delay_after_skew();
             self.out.arm(kind, at);
             return;
         }
