@@ -54,7 +54,7 @@ fn required_fence_failing_keeps_backup_and_raises_an_alarm() {
     let topo = topology("splitbrain-hb.toml")
         + r#"
 [router.web.arbitration.fence]
-command = ["/bin/sh", "-c", "[ \"$VIGIL_PEER_HOSTS\" = ha2 ]"]
+command = ["/bin/sh", "-c", "test x$VIGIL_PEER_HOSTS = xha2"]
 required = true
 timeout = "2s"
 "#;
@@ -96,7 +96,7 @@ fn required_fence_succeeding_allows_the_takeover() {
         + &format!(
             r#"
 [router.web.arbitration.fence]
-command = ["/bin/sh", "-c", "[ \"$VIGIL_PEER_HOSTS\" = ha2 ] || {{ ip -n {h1} addr del 10.88.0.100/24 dev eth0 && ip -n {h1} link set eth0 down; }}"]
+command = ["/bin/sh", "-c", "test x$VIGIL_PEER_HOSTS = xha2 || {{ ip -n {h1} addr del 10.88.0.100/24 dev eth0 && ip -n {h1} link set eth0 down; }}"]
 required = true
 timeout = "2s"
 "#
