@@ -654,3 +654,31 @@ fn write_tree_refuses_paths_outside_the_output_directory() {
         ]
     );
 }
+
+/// RFC 5798 5.2.9: an IPv6 router's first address is its link-local one,
+/// whatever order the topology lists them in and however they sort.
+#[test]
+fn ipv6_link_local_vip_comes_first_in_the_plan() {
+    let scratch = Scratch::new("ll");
+    let out = scratch.0.join("out");
+    assert!(
+        build(&[&root().join("examples/datacenter.toml")], &out)
+            .status
+            .success()
+    );
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("lb1/plan.json")).unwrap()).unwrap();
+    let router = plan["routers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "edge-v6")
+        .expect("edge-v6 on lb1");
+    let vips: Vec<&str> = router["vips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(vips, ["fe80::10:1", "2001:db8:10::100"]);
+}

@@ -151,7 +151,8 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
             }
         })
         .collect();
-    vips.sort_by_key(|v| (v.address, v.prefix_len));
+    // RFC 5798 5.2.9: an IPv6 router's first address is its link-local one.
+    vips.sort_by_key(|v| (!is_link_local(&v.address), v.address, v.prefix_len));
 
     let arbitration = match &r.arbitration {
         Some(arb) => {
@@ -299,4 +300,11 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
         },
         sync_group,
     })
+}
+
+fn is_link_local(a: &IpAddr) -> bool {
+    match a {
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+        IpAddr::V4(_) => false,
+    }
 }
