@@ -313,8 +313,7 @@ impl Core<'_> {
     /// end; the highest priority goes first and its advert holds the others
     /// back (as at an RFC start, where the skew orders the members).
     fn startup_delay_after_skew(&self) -> Instant {
-        self.startup_delay_end()
-            + timers::skew_time(*self.priority, *self.master_adver_interval)
+        self.startup_delay_end() + timers::skew_time(*self.priority, *self.master_adver_interval)
     }
 
     fn startup_delay_over(&self) -> bool {
