@@ -6,11 +6,10 @@
 //!
 //! ```
 //! # use vigild::sim::SimTopology;
-//! # fn plan_for(_: &str) -> vigil_schema::plan::Plan { unimplemented!() }
-//! # fn build() {
+//! # fn build(web1_plan: vigil_schema::plan::Plan) {
 //! let mut topo = SimTopology::default();
 //! topo.reference_ip("front", "10.0.0.1".parse().unwrap());
-//! topo.host("web1", plan_for("web1"))
+//! topo.host("web1", web1_plan)
 //!     .interface("eth0", "front", &[("10.0.0.11".parse().unwrap(), 24)]);
 //! # }
 //! ```
