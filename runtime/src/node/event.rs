@@ -12,7 +12,6 @@ use vigil_schema::plan::{Family, Plan};
 use crate::health::scheduler::{CheckKind, RsId};
 use crate::hooks::process::Outcome;
 use crate::ipvs::reconcile::{KernelService, Op, Ownership};
-use crate::vrrp::Instant;
 use crate::wire::IpMeta;
 
 /// Identifies a child process the node asked for.
@@ -249,9 +248,6 @@ impl Command {
         }
     }
 }
-
-/// A node's time: microseconds on the shell's monotonic clock.
-pub type Now = Instant;
 
 /// Bytes as a hex string in JSON, readable in goldens.
 mod hex_bytes {

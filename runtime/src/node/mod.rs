@@ -1332,13 +1332,12 @@ impl Node {
             }
         }
         let have = std::mem::take(&mut self.sockets);
-        for (key, (ifindex, multicast)) in &have {
+        for (key, (ifindex, _)) in &have {
             if want.get(key).is_none_or(|(i, _)| i != ifindex) {
                 self.out.push(Command::CloseVrrp {
                     interface: key.0.clone(),
                     family: key.1,
                 });
-                let _ = multicast;
             }
         }
         for (key, (ifindex, multicast)) in &want {
