@@ -120,11 +120,11 @@ impl Kernel {
     }
 
     /// RTM_DELADDR: address and prefix must match, and the label when given.
+    /// On an interface that is gone the kernel answers ENODEV, which the
+    /// shell reports as unchanged (the address went with the interface).
     pub fn remove_address(&mut self, a: &Address) -> AddrOutcome {
         if self.link(&a.interface).is_none() {
-            return AddrOutcome::Failed {
-                error: "No such device (os error 19)".into(),
-            };
+            return AddrOutcome::Unchanged;
         }
         let pos = self.addresses.iter().position(|k| {
             k.interface == a.interface
