@@ -35,9 +35,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigil_schema::plan::{Family, Plan};
-use vigild::ipvs::messages::ServiceKey;
-use vigild::ipvs::reconcile::{KernelService, Op};
-use vigild::node::{AddrOutcome, Address, Command, Event, Node};
+use vigild::ipvs::reconcile::KernelService;
+use vigild::node::{Command, Event, Node};
+use vigild::sim::kernel::Kernel as SimKernel;
 use vigild::vrrp::Instant;
 use vigild::wire::IpMeta;
 use vigild::wire::vrrp::{Auth, Centis, MULTICAST_V4, Repr, Version};
@@ -83,86 +83,70 @@ fn default_interval() -> u16 {
     100
 }
 
+/// The kernel a replay runs against: the simulation's kernel model (links,
+/// addresses with their prefixes, the IPVS table), plus the reference IPs
+/// that answer echoes.
 #[derive(Default)]
 struct Kernel {
-    addresses: BTreeSet<(String, IpAddr)>,
+    model: SimKernel,
     reachable: BTreeSet<IpAddr>,
-    ipvs: Vec<KernelService>,
+    /// IPVS operations the kernel refused (a replay fails on any).
+    refused: Vec<String>,
 }
 
 impl Kernel {
-    fn apply(&mut self, op: &Op) {
-        let find = |ipvs: &mut Vec<KernelService>, k: &ServiceKey| {
-            ipvs.iter().position(|s| s.service.key == *k)
-        };
-        match op {
-            Op::NewService(s) => self.ipvs.push(KernelService {
-                service: s.clone(),
-                dests: Vec::new(),
-            }),
-            Op::SetService(s) => {
-                if let Some(i) = find(&mut self.ipvs, &s.key) {
-                    self.ipvs[i].service = s.clone();
+    /// Links and addresses follow what the events say the host has.
+    fn observe(&mut self, event: &Event) {
+        match event {
+            Event::Start {
+                links, addresses, ..
+            } => {
+                for l in links {
+                    self.model.links.insert(l.name.clone(), l.clone());
                 }
+                self.model.addresses.extend(addresses.iter().cloned());
             }
-            Op::DelService(k) => self.ipvs.retain(|s| s.service.key != *k),
-            Op::NewDest(k, d) | Op::SetDest(k, d) => {
-                if let Some(i) = find(&mut self.ipvs, k) {
-                    self.ipvs[i].dests.retain(|x| x.key != d.key);
-                    self.ipvs[i].dests.push(d.clone());
+            Event::Link(l) => {
+                if !l.exists {
+                    self.model.addresses.retain(|a| a.interface != l.name);
                 }
+                self.model.links.insert(l.name.clone(), l.clone());
             }
-            Op::DelDest(k, dk) => {
-                if let Some(i) = find(&mut self.ipvs, k) {
-                    self.ipvs[i].dests.retain(|x| x.key != *dk);
-                }
-            }
+            _ => {}
         }
     }
 
     fn answer(&mut self, cmd: &Command) -> Option<Event> {
-        let (a, add): (&Address, bool) = match cmd {
-            Command::AddAddress(a) => (a, true),
-            Command::RemoveAddress(a) => (a, false),
+        match cmd {
+            Command::AddAddress(a) => Some(Event::AddressResult {
+                address: a.clone(),
+                added: true,
+                outcome: self.model.add_address(a),
+            }),
+            Command::RemoveAddress(a) => Some(Event::AddressResult {
+                address: a.clone(),
+                added: false,
+                outcome: self.model.remove_address(a),
+            }),
             Command::SendEcho {
                 router,
                 target,
                 seq,
-            } => {
-                return self.reachable.contains(target).then(|| Event::EchoReply {
-                    router: router.clone(),
-                    from: *target,
-                    seq: *seq,
-                });
-            }
-            Command::IpvsDump => {
-                return Some(Event::IpvsDumped {
-                    result: Ok(self.ipvs.clone()),
-                });
-            }
+            } => self.reachable.contains(target).then(|| Event::EchoReply {
+                router: router.clone(),
+                from: *target,
+                seq: *seq,
+            }),
+            Command::IpvsDump => Some(Event::IpvsDumped {
+                result: Ok(self.model.ipvs.clone()),
+            }),
             Command::IpvsApply { ops } => {
-                for op in ops {
-                    self.apply(op);
-                }
-                return None;
+                let refused = self.model.apply_ipvs(ops);
+                self.refused.extend(refused);
+                None
             }
-            _ => return None,
-        };
-        let key = (a.interface.clone(), a.address);
-        let changed = if add {
-            self.addresses.insert(key)
-        } else {
-            self.addresses.remove(&key)
-        };
-        Some(Event::AddressResult {
-            address: a.clone(),
-            added: add,
-            outcome: if changed {
-                AddrOutcome::Done
-            } else {
-                AddrOutcome::Unchanged
-            },
-        })
+            _ => None,
+        }
     }
 }
 
@@ -197,6 +181,7 @@ fn turn(node: &mut Node, kernel: &mut Kernel, event: Event, now: Instant) -> Vec
     let mut out = Vec::new();
     let mut pending = vec![event];
     while let Some(e) = pending.pop() {
+        kernel.observe(&e);
         let cmds = node.handle(e.clone(), now);
         let mut answers: Vec<Event> = cmds.iter().filter_map(|c| kernel.answer(c)).collect();
         answers.reverse();
@@ -225,7 +210,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
             kernel.reachable = r.iter().copied().collect();
         }
         if let Some(t) = step.ipvs.clone() {
-            kernel.ipvs = t;
+            kernel.model.ipvs = t;
         }
         // Deadlines that passed before this step, in order.
         while let Some(d) = node.next_deadline().filter(|d| *d < at) {
@@ -234,12 +219,6 @@ fn run_case(dir: &Path) -> Result<(), String> {
             }
         }
         let event = if let Some(e) = step.event {
-            if let Event::Start { addresses, .. } = &e {
-                // The kernel holds what the start says it holds.
-                kernel
-                    .addresses
-                    .extend(addresses.iter().map(|a| (a.interface.clone(), a.address)));
-            }
             e
         } else if let Some(a) = &step.advert {
             advert_event(a)
@@ -276,7 +255,19 @@ fn run_case(dir: &Path) -> Result<(), String> {
             }
         }
     }
-    lines.push(json!({"final": {"addresses": kernel.addresses, "ipvs": kernel.ipvs, "ledger": node.ledger()}}));
+    let addresses: BTreeSet<(&str, IpAddr)> = kernel
+        .model
+        .addresses
+        .iter()
+        .map(|a| (a.interface.as_str(), a.address))
+        .collect();
+    lines.push(json!({"final": {"addresses": addresses, "ipvs": kernel.model.ipvs, "ledger": node.ledger()}}));
+    if !kernel.refused.is_empty() {
+        failures.push(format!(
+            "the kernel refused IPVS operations: {:?}",
+            kernel.refused
+        ));
+    }
     let got: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let expected_path = dir.join("expected.jsonl");
     if std::env::var_os("VIGIL_UPDATE_GOLDENS").is_some() {
