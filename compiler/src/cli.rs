@@ -15,7 +15,7 @@ pub const USAGE: &str = "\
 vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
 
 Usage:
-  vigil check FILE|DIR... [--format human|json|github|sarif] [--deny warnings]
+  vigil check FILE|DIR... [--format human|json|github|sarif|concise] [--deny warnings]
   vigil build TOPOLOGY... --out DIR [--templates DIR] [--check]
                               write every host's plan and artifacts to DIR
                               (--check: exit 1 when DIR is stale instead)
@@ -122,7 +122,7 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
             "--format" => {
                 let v = value("--format")?;
                 args.format = Format::parse(&v).ok_or_else(|| {
-                    format!("unknown format `{v}` (human, json, github or sarif)")
+                    format!("unknown format `{v}` (human, json, github, sarif or concise)")
                 })?;
             }
             "--deny" => {

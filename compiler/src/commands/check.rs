@@ -1,4 +1,4 @@
-//! `vigil check FILE... [--format human|json|github|sarif] [--deny warnings]`
+//! `vigil check FILE... [--format human|json|github|sarif|concise] [--deny warnings]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,6 +40,13 @@ pub fn run(args: &CheckArgs) -> u8 {
     }
     if args.format == Format::Human {
         let _ = stderr.write_all(text.as_bytes());
+        // A clean topology: say what it will do.
+        if analysis.io_failures.is_empty()
+            && !analysis.has_errors()
+            && let Some(cluster) = &analysis.cluster
+        {
+            let _ = stderr.write_all(super::overview::render(cluster).as_bytes());
+        }
         if analysis.io_failures.is_empty() {
             let count = |s| {
                 analysis

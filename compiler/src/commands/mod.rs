@@ -5,6 +5,7 @@ pub mod build;
 pub mod check;
 pub mod explain;
 pub mod lints;
+pub mod overview;
 pub mod plan_show;
 pub mod schema;
 pub mod simulate;
