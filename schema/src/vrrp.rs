@@ -11,11 +11,31 @@ use serde::{Deserialize, Serialize};
 
 /// A duration in centiseconds, VRRP's unit for advert intervals (RFC 5798
 /// carries 12 bits of them; RFC 3768 whole seconds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Centis(pub u16);
 
 impl Centis {
+    /// Largest value of VRRPv3's 12-bit interval field (40.95 s).
+    pub const V3_MAX: Centis = Centis(0x0fff);
+
+    /// Whole seconds, as VRRPv2 carries them.
+    pub const fn from_secs(secs: u8) -> Centis {
+        Centis(secs as u16 * 100)
+    }
+
+    /// Whole seconds, if this is an exact number of them that fits VRRPv2's
+    /// 8-bit field.
+    pub fn as_whole_secs(self) -> Option<u8> {
+        if self.0 % 100 == 0 {
+            u8::try_from(self.0 / 100).ok()
+        } else {
+            None
+        }
+    }
+
     pub const fn as_millis(self) -> u64 {
         self.0 as u64 * 10
     }
@@ -54,14 +74,24 @@ impl std::error::Error for IntervalError {}
 /// it, or why it cannot: v2 takes whole seconds 1..=255, v3 multiples of
 /// 10 ms from 10 ms to 40950 ms (4095 centiseconds).
 pub fn advert_interval(version: i64, millis: u64) -> Result<Centis, IntervalError> {
+    let centis = (millis % 10 == 0)
+        .then(|| u16::try_from(millis / 10).ok())
+        .flatten();
+    match centis {
+        Some(c) => carries(version, Centis(c)).map(|()| Centis(c)),
+        // Not whole centiseconds, or beyond any field: the version's own reason.
+        None => carries(version, Centis(0)).map(|()| Centis(0)),
+    }
+}
+
+/// Whether VRRP `version` can carry the advert interval `interval`: the one
+/// rule behind [`advert_interval`] (topology durations) and vigild's reading
+/// of a plan's centiseconds.
+pub fn carries(version: i64, interval: Centis) -> Result<(), IntervalError> {
     match version {
-        2 if millis % 1000 == 0 && (1_000..=255_000).contains(&millis) => {
-            Ok(Centis((millis / 10) as u16))
-        }
+        2 if interval.as_whole_secs().is_some_and(|s| s > 0) => Ok(()),
         2 => Err(IntervalError::V2WholeSeconds),
-        3 if millis % 10 == 0 && (10..=40_950).contains(&millis) => {
-            Ok(Centis((millis / 10) as u16))
-        }
+        3 if interval.0 > 0 && interval <= Centis::V3_MAX => Ok(()),
         3 => Err(IntervalError::V3Centiseconds),
         _ => Err(IntervalError::UnsupportedVersion),
     }
@@ -109,6 +139,41 @@ mod tests {
             advert_interval(4, 1_000),
             Err(IntervalError::UnsupportedVersion)
         );
+        assert_eq!(
+            advert_interval(4, 15),
+            Err(IntervalError::UnsupportedVersion)
+        );
+        assert_eq!(
+            advert_interval(3, u64::MAX),
+            Err(IntervalError::V3Centiseconds)
+        );
+        assert_eq!(
+            advert_interval(2, 655_360),
+            Err(IntervalError::V2WholeSeconds)
+        );
+    }
+
+    #[test]
+    fn plan_centiseconds_follow_the_same_rule() {
+        assert_eq!(carries(2, Centis(100)), Ok(()));
+        assert_eq!(carries(2, Centis(25_500)), Ok(()));
+        assert_eq!(carries(2, Centis(25_600)), Err(IntervalError::V2WholeSeconds));
+        assert_eq!(carries(2, Centis(150)), Err(IntervalError::V2WholeSeconds));
+        assert_eq!(carries(2, Centis(0)), Err(IntervalError::V2WholeSeconds));
+        assert_eq!(carries(3, Centis(1)), Ok(()));
+        assert_eq!(carries(3, Centis::V3_MAX), Ok(()));
+        assert_eq!(carries(3, Centis(4_096)), Err(IntervalError::V3Centiseconds));
+        assert_eq!(carries(3, Centis(0)), Err(IntervalError::V3Centiseconds));
+        assert_eq!(carries(1, Centis(100)), Err(IntervalError::UnsupportedVersion));
+        // Every interval the topology rule accepts, the plan rule accepts.
+        for version in [2, 3] {
+            for millis in (0..=300_000).step_by(10) {
+                if let Ok(c) = advert_interval(version, millis) {
+                    assert_eq!(carries(version, c), Ok(()), "v{version} {millis}ms");
+                    assert_eq!(c.as_millis(), millis);
+                }
+            }
+        }
     }
 
     #[test]

@@ -125,11 +125,7 @@ impl RouterConfig {
         let advert_interval = Centis(router.advert_interval_cs);
         let min = Centis(router.advert_interval_min_cs);
         let max = Centis(router.advert_interval_max_cs);
-        let representable = match version {
-            Version::V2 => advert_interval.as_whole_secs().is_some_and(|s| s > 0),
-            Version::V3 => advert_interval.0 > 0 && advert_interval <= Centis::V3_MAX,
-        };
-        if !representable {
+        if vigil_schema::vrrp::carries(i64::from(router.version), advert_interval).is_err() {
             return Err(ConfigError::IntervalNotRepresentable(advert_interval));
         }
         if version == Version::V3 && !(min <= advert_interval && advert_interval <= max) {
