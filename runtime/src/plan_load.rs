@@ -218,6 +218,23 @@ mod tests {
     }
 
     #[test]
+    fn refuses_values_no_compiler_writes() {
+        let p = Path::new("p.json");
+        let good = plan_json(PLAN_FORMAT_VERSION, "a", None);
+        let v4 = good.replace(r#""version":2"#, r#""version":4"#);
+        assert_ne!(v4, good);
+        let e = parse_plan(p, &v4, None).unwrap_err().to_string();
+        assert!(e.contains("VRRP version 2 or 3"), "{e}");
+        let sched = good.replace(
+            r#""virtual_servers":[]"#,
+            r#""virtual_servers":[{"name":"w","family":"ipv4","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"fastest","scheduler_flags":[],"method":"dr","persistence_timeout_s":0,"persistence_prefix_len":32,"quorum":null,"hysteresis":0,"sorry_server":null,"on_fail":"inhibit","only_on_master_of":null,"keep_on_stop":false,"health":null,"real_servers":[]}]"#,
+        );
+        assert_ne!(sched, good);
+        let e = parse_plan(p, &sched, None).unwrap_err().to_string();
+        assert!(e.contains("unknown variant `fastest`"), "{e}");
+    }
+
+    #[test]
     fn reads_password_files() {
         let dir = std::env::temp_dir().join(format!("vigild-pw-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

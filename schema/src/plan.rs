@@ -17,6 +17,9 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::ipvs::{Scheduler, SchedulerFlag};
+pub use crate::vrrp::VrrpVersion;
+
 /// The plan format this build reads and writes.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -76,7 +79,7 @@ pub struct PlanRouter {
     pub interface: String,
     pub family: Family,
     /// 2 or 3.
-    pub version: u8,
+    pub version: VrrpVersion,
     pub vrid: u8,
     /// This member's configured priority (255 = address owner).
     pub priority: u8,
@@ -296,10 +299,11 @@ pub struct PlanVirtualServer {
     pub port: Option<u16>,
     /// Set for firewall-mark services.
     pub fwmark: Option<u32>,
-    /// IPVS scheduler name (`wlc`, `rr`, ...).
-    pub scheduler: String,
-    /// Scheduler flags by name (`sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`).
-    pub scheduler_flags: Vec<String>,
+    /// IPVS scheduler (`wlc`, `rr`, ...).
+    pub scheduler: Scheduler,
+    /// Scheduler flags (`sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`),
+    /// each for the scheduler it belongs to (the compiler checks).
+    pub scheduler_flags: Vec<SchedulerFlag>,
     pub method: PlanMethod,
     /// Persistence timeout in seconds; 0 = no persistence.
     pub persistence_timeout_s: u32,

@@ -47,6 +47,70 @@ impl Centis {
     }
 }
 
+/// A VRRP protocol version vigild speaks: 2 (RFC 3768, IPv4 only) or 3
+/// (RFC 5798). In plans it is the number `2` or `3`; any other number is
+/// refused when the plan is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VrrpVersion {
+    V2,
+    V3,
+}
+
+impl VrrpVersion {
+    pub const fn number(self) -> u8 {
+        match self {
+            VrrpVersion::V2 => 2,
+            VrrpVersion::V3 => 3,
+        }
+    }
+
+    pub const fn from_number(n: i64) -> Option<VrrpVersion> {
+        match n {
+            2 => Some(VrrpVersion::V2),
+            3 => Some(VrrpVersion::V3),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for VrrpVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}
+
+impl Serialize for VrrpVersion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.number())
+    }
+}
+
+impl<'de> Deserialize<'de> for VrrpVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(deserializer)?;
+        VrrpVersion::from_number(n).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Signed(n),
+                &"VRRP version 2 or 3",
+            )
+        })
+    }
+}
+
+#[cfg(feature = "json-schema")]
+impl schemars::JsonSchema for VrrpVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "VrrpVersion".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "enum": [2, 3],
+            "description": "VRRP version: 2 (RFC 3768, IPv4 only) or 3 (RFC 5798)."
+        })
+    }
+}
+
 /// Why a version cannot carry an advert interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntervalError {
@@ -154,17 +218,38 @@ mod tests {
     }
 
     #[test]
+    fn versions_are_numbers_in_plans() {
+        assert_eq!(serde_json::to_string(&VrrpVersion::V3).unwrap(), "3");
+        assert_eq!(
+            serde_json::from_str::<VrrpVersion>("2").unwrap(),
+            VrrpVersion::V2
+        );
+        let e = serde_json::from_str::<VrrpVersion>("4").unwrap_err();
+        assert!(e.to_string().contains("VRRP version 2 or 3"), "{e}");
+        assert!(serde_json::from_str::<VrrpVersion>("\"3\"").is_err());
+    }
+
+    #[test]
     fn plan_centiseconds_follow_the_same_rule() {
         assert_eq!(carries(2, Centis(100)), Ok(()));
         assert_eq!(carries(2, Centis(25_500)), Ok(()));
-        assert_eq!(carries(2, Centis(25_600)), Err(IntervalError::V2WholeSeconds));
+        assert_eq!(
+            carries(2, Centis(25_600)),
+            Err(IntervalError::V2WholeSeconds)
+        );
         assert_eq!(carries(2, Centis(150)), Err(IntervalError::V2WholeSeconds));
         assert_eq!(carries(2, Centis(0)), Err(IntervalError::V2WholeSeconds));
         assert_eq!(carries(3, Centis(1)), Ok(()));
         assert_eq!(carries(3, Centis::V3_MAX), Ok(()));
-        assert_eq!(carries(3, Centis(4_096)), Err(IntervalError::V3Centiseconds));
+        assert_eq!(
+            carries(3, Centis(4_096)),
+            Err(IntervalError::V3Centiseconds)
+        );
         assert_eq!(carries(3, Centis(0)), Err(IntervalError::V3Centiseconds));
-        assert_eq!(carries(1, Centis(100)), Err(IntervalError::UnsupportedVersion));
+        assert_eq!(
+            carries(1, Centis(100)),
+            Err(IntervalError::UnsupportedVersion)
+        );
         // Every interval the topology rule accepts, the plan rule accepts.
         for version in [2, 3] {
             for millis in (0..=300_000).step_by(10) {

@@ -769,7 +769,7 @@ mod tests {
             address: Some(IpAddr::from([10, 0, 0, 1])),
             port: Some(80),
             fwmark: None,
-            scheduler: "wlc".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Wlc,
             scheduler_flags: vec![],
             method: PlanMethod::Dr,
             persistence_timeout_s: 0,
