@@ -35,6 +35,11 @@ pub enum PlanError {
         path: String,
         reason: String,
     },
+    /// Values no compiler writes ([`Plan::problems`]).
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 impl fmt::Display for PlanError {
@@ -61,6 +66,12 @@ impl fmt::Display for PlanError {
                 "plan {} is for host `{plan_host}` but this host is `{this_host}`; \
                  install the plan built for `{this_host}` or pass --host {plan_host} if the host name is wrong",
                 path.display()
+            ),
+            PlanError::Invalid { path, problems } => write!(
+                f,
+                "plan {} is not a valid plan: {}; rebuild it with `vigil build`",
+                path.display(),
+                problems.join("; ")
             ),
             PlanError::Password {
                 router,
@@ -119,6 +130,13 @@ pub fn parse_plan(
                 this_host: host.into(),
             });
         }
+    }
+    let problems = plan.problems();
+    if !problems.is_empty() {
+        return Err(PlanError::Invalid {
+            path: path.into(),
+            problems,
+        });
     }
     let mut passwords = BTreeMap::new();
     for r in &plan.routers {
@@ -232,6 +250,18 @@ mod tests {
         assert_ne!(sched, good);
         let e = parse_plan(p, &sched, None).unwrap_err().to_string();
         assert!(e.contains("unknown variant `fastest`"), "{e}");
+        let arb = good.replace(
+            r#""arbitration":null"#,
+            r#""arbitration":{"reference_ips":["10.0.0.254"],"interval_ms":0,"timeout_ms":500,"attempts":3,"release_after_ms":3000,"fence":null,"self_fence":null}"#,
+        );
+        assert_ne!(arb, good);
+        let e = parse_plan(p, &arb, None).unwrap_err().to_string();
+        assert!(
+            e.contains("router `r1`: arbitration interval_ms is 0 (at least 1)"),
+            "{e}"
+        );
+        let ok = arb.replace(r#""interval_ms":0"#, r#""interval_ms":1000"#);
+        assert!(parse_plan(p, &ok, None).is_ok());
     }
 
     #[test]

@@ -51,6 +51,64 @@ pub struct Plan {
     pub virtual_servers: Vec<PlanVirtualServer>,
 }
 
+impl Plan {
+    /// What in this plan breaks an invariant the compiler guarantees: counts
+    /// and periods that must be at least 1 (a zero would mean "never fail"
+    /// or "probe in a busy loop"). The compiler refuses to emit such a plan
+    /// and vigild refuses to run one, so neither has to pick a value for it.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at_least_1 = |what: String, value: u64| {
+            if value == 0 {
+                out.push(format!("{what} is 0 (at least 1)"));
+            }
+        };
+        for r in &self.routers {
+            if let Some(a) = &r.arbitration {
+                at_least_1(
+                    format!("router `{}`: arbitration interval_ms", r.name),
+                    a.interval_ms,
+                );
+                at_least_1(
+                    format!("router `{}`: arbitration timeout_ms", r.name),
+                    a.timeout_ms,
+                );
+                at_least_1(
+                    format!("router `{}`: arbitration attempts", r.name),
+                    a.attempts.into(),
+                );
+            }
+            for t in &r.trackers {
+                if let PlanTrackerKind::Command {
+                    interval_ms,
+                    timeout_ms,
+                    rise,
+                    fall,
+                    ..
+                } = &t.kind
+                {
+                    let what =
+                        |field: &str| format!("router `{}`: tracker `{}` {field}", r.name, t.name);
+                    at_least_1(what("interval_ms"), *interval_ms);
+                    at_least_1(what("timeout_ms"), *timeout_ms);
+                    at_least_1(what("rise"), (*rise).into());
+                    at_least_1(what("fall"), (*fall).into());
+                }
+            }
+        }
+        for vs in &self.virtual_servers {
+            if let Some(h) = &vs.health {
+                let what = |field: &str| format!("virtual server `{}`: health {field}", vs.name);
+                at_least_1(what("interval_ms"), h.interval_ms);
+                at_least_1(what("timeout_ms"), h.timeout_ms);
+                at_least_1(what("rise"), h.rise.into());
+                at_least_1(what("fall"), h.fall.into());
+            }
+        }
+        out
+    }
+}
+
 /// Address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "json-schema", derive(JsonSchema))]
