@@ -84,7 +84,16 @@ pub fn analyse_keepalived(
         diagnostics.extend(
             crate::lints::run(cluster)
                 .into_iter()
-                .filter(|d| !fleet.muted.contains(&d.name)),
+                .filter(|d| !fleet.muted.contains(&d.name))
+                .map(|mut d| {
+                    if let Some(help) = crate::keepalived::fleet::keepalived_help(d.code) {
+                        d.help = Some(match d.help.take() {
+                            Some(topology) => format!("{help} (in a Vigil topology: {topology})"),
+                            None => help.to_string(),
+                        });
+                    }
+                    d
+                }),
         );
     }
     crate::diagnostic::normalize(&mut diagnostics);

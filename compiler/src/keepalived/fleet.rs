@@ -2048,3 +2048,24 @@ fn notify_differences(
 fn ident(name: &str) -> String {
     name.to_string()
 }
+
+/// How to fix a lint's finding in keepalived.conf terms, for the lints an
+/// imported fleet typically meets; the topology's own advice follows it.
+pub fn keepalived_help(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "V0101" => {
+            "in keepalived.conf: give one of these vrrp_instances another `virtual_router_id`, unique on the segment"
+        }
+        "V0102" => {
+            "in keepalived.conf: make this setting the same in every host's vrrp_instance of this router"
+        }
+        "V0302" => "in keepalived.conf: give every peer of the instance a different `priority`",
+        "V0401" => {
+            "in keepalived.conf: with `nopreempt`, write `state BACKUP` on every peer (keepalived ignores `nopreempt` on a `state MASTER` instance)"
+        }
+        "V0501" => {
+            "in keepalived.conf: track a `vrrp_script` that pings a reference address (e.g. the gateway) with weight 0, so that a node that cannot reach it goes to FAULT and releases the VIPs; `vigil import` turns it into arbitration"
+        }
+        _ => return None,
+    })
+}
