@@ -117,6 +117,9 @@ pub fn topology_toml(cluster: &Cluster, diagnostics: &[Diagnostic], sources: &So
         let _ = writeln!(o);
     }
     for (hname, h) in &cluster.hosts {
+        if h.interfaces.is_empty() {
+            let _ = writeln!(o, "[host.{}]\n", key(hname));
+        }
         for (iname, i) in &h.interfaces {
             let _ = writeln!(o, "[host.{}.interface.{}]", key(hname), key(iname));
             let _ = writeln!(o, "segment = {}", quote(&i.segment));
