@@ -1228,6 +1228,50 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
             name = format!("{base}-{k}");
             k += 1;
         }
+        if subs.is_empty() {
+            // Nothing says what the subnet is: the segment's VIPs stand for
+            // it (as host routes), and the operator is told how to name it.
+            let mut vips: Vec<(Cidr, usize, Span)> = Vec::new();
+            for (hi, h) in confs.iter().enumerate() {
+                for i in &h.instances {
+                    let ifname = i.interface.as_ref().map_or("", |w| w.text.as_str());
+                    if dsu.find(node_of[&(hi, ifname.to_string())]) != root {
+                        continue;
+                    }
+                    for v in &i.vips {
+                        let c = Cidr::new(v.cidr.value.addr, max_len(v.cidr.value.addr))
+                            .unwrap_or(v.cidr.value);
+                        if !vips.iter().any(|(x, _, _)| *x == c) {
+                            vips.push((c, hi, v.cidr.span.clone()));
+                        }
+                    }
+                }
+            }
+            let at = confs[nodes[root].0]
+                .instances
+                .iter()
+                .find_map(|i| {
+                    i.interface
+                        .as_ref()
+                        .filter(|w| w.text == nodes[root].1)
+                        .map(|w| w.span.clone())
+                })
+                .unwrap_or_else(|| Span::new(confs[nodes[root].0].main, 0..0));
+            fleet.diagnostics.push(
+                ReadError::Unsupported
+                    .at(
+                        at,
+                        format!(
+                            "no subnet is known for the segment of interface `{}` (VIPs without a prefix length, \
+                             no unicast_src_ip): it is called `{name}` and its VIPs stand for its subnet",
+                            nodes[root].1
+                        ),
+                    )
+                    .label("segment inferred from the interface name")
+                    .help("write the VIPs with their prefix length (10.0.0.100/24), or name the segment: `--segment NAME=CIDR`"),
+            );
+            seg_subnets.insert(root, vips);
+        }
         seg_name.insert(root, name);
     }
 
@@ -1488,6 +1532,22 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
             if !defined_vs.insert(name.clone()) {
                 continue;
             }
+            if h.instances.is_empty() {
+                fleet.diagnostics.push(
+                    ReadError::Unsupported
+                        .at(
+                            vs.span.clone(),
+                            format!(
+                                "virtual server `{name}` runs on host `{}`, which has no vrrp_instance: Vigil \
+                                 programs a virtual server on the master of a router, so it is not imported",
+                                h.name
+                            ),
+                        )
+                        .label("LVS without VRRP")
+                        .help("import it together with the vrrp_instance whose VIP carries it (often in another file or on the directors' peers)"),
+                );
+                continue;
+            }
             let router = vs
                 .address
                 .as_ref()
@@ -1511,6 +1571,9 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
     if addressless {
         fleet.muted.push("member-without-address");
     }
+    // keepalived.conf names only the interfaces its instances run on: a
+    // tracked interface is not known to be missing.
+    fleet.muted.push("tracked-interface-unknown");
     unicast_symmetry(fleet, confs, &joined);
     notify_differences(fleet, confs, &joined);
 }
@@ -1529,7 +1592,7 @@ fn tracker_names(h: &HostConf, i: &Instance) -> Vec<String> {
     let mut out: Vec<String> = i
         .track_scripts
         .iter()
-        .filter(|(n, w)| !is_arbitration(h, &n.value, w.as_ref().map(|w| w.value)).is_some())
+        .filter(|(n, w)| is_arbitration(h, &n.value, w.as_ref().map(|w| w.value)).is_none())
         .map(|(n, _)| script_tracker_name(&i.name.text, &n.value))
         .collect();
     out.extend(i.track_if.iter().map(|(n, _)| ident(&n.value)));

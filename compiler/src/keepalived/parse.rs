@@ -556,10 +556,9 @@ pub fn glob(pattern: &Path) -> Vec<PathBuf> {
         for base in &current {
             if !part.contains(['*', '?', '[']) {
                 let p = base.join(comp.as_os_str());
-                if last || p.is_dir() {
-                    if !last || p.exists() {
-                        next.push(p);
-                    }
+                // A directory on the way, or the named file itself.
+                if (last && p.exists()) || (!last && p.is_dir()) {
+                    next.push(p);
                 }
                 continue;
             }
@@ -575,7 +574,7 @@ pub fn glob(pattern: &Path) -> Vec<PathBuf> {
                 .filter_map(Result::ok)
                 .filter(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    !(name.starts_with('.') && !part.starts_with('.')) && wildcard(&part, &name)
+                    (part.starts_with('.') || !name.starts_with('.')) && wildcard(&part, &name)
                 })
                 .map(|e| base.join(e.file_name()))
                 .filter(|p| last || p.is_dir())
