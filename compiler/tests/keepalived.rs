@@ -323,3 +323,102 @@ fn reading_is_linear_in_the_file_size() {
         "50k lines {t_small:?}, 100k lines {t_big:?}: not linear"
     );
 }
+
+#[test]
+fn random_configurations_never_panic_the_import() {
+    // Plausible keepalived.conf soup: real keywords, values of every kind,
+    // braces in and out of place; through the reader, the mapping, the
+    // lints and the TOML writer.
+    let words = [
+        "vrrp_instance",
+        "VI_1",
+        "{",
+        "}",
+        "\n",
+        "state",
+        "MASTER",
+        "interface",
+        "eth0",
+        "virtual_router_id",
+        "51",
+        "300",
+        "priority",
+        "0",
+        "255",
+        "advert_int",
+        "0.5",
+        "x",
+        "virtual_ipaddress",
+        "10.0.0.1/24",
+        "fe80::1/64",
+        "10.0.0.2/99",
+        "dev",
+        "label",
+        "unicast_src_ip",
+        "unicast_peer",
+        "10.0.0.2",
+        "track_script",
+        "chk",
+        "weight",
+        "-20",
+        "vrrp_script",
+        "script",
+        "\"/bin/ping -W 1 10.0.0.254\"",
+        "virtual_server",
+        "fwmark",
+        "80",
+        "real_server",
+        "HTTP_GET",
+        "url",
+        "path",
+        "/",
+        "status_code",
+        "MISC_CHECK",
+        "misc_path",
+        "lb_kind",
+        "NAT",
+        "vrrp_sync_group",
+        "group",
+        "nopreempt",
+        "include",
+        "authentication",
+        "auth_pass",
+        "!",
+        "#",
+        "@x",
+        "global_defs",
+        "vrrp_startup_delay",
+    ];
+    let dir = std::env::temp_dir().join(format!("vigil-kad-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut x: u64 = 7;
+    for round in 0..60 {
+        let mut hosts = Vec::new();
+        for h in 0..2 {
+            let mut text = String::new();
+            for _ in 0..200 {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(words[(x >> 33) as usize % words.len()]);
+                text.push(' ');
+            }
+            let path = dir.join(format!("r{round}h{h}.conf"));
+            std::fs::write(&path, text).unwrap();
+            hosts.push(HostSource {
+                host: format!("h{h}"),
+                path,
+            });
+        }
+        let a = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+        if let Some(c) = &a.cluster {
+            let _ = vigil::keepalived::emit::topology_toml(c, &a.diagnostics, &a.sources);
+        }
+        for d in &a.diagnostics {
+            let f = a.sources.file(d.primary.span.file);
+            assert!(d.primary.span.range.end <= f.text.len(), "{d:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

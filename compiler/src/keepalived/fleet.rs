@@ -898,16 +898,17 @@ fn scheduler(w: &str) -> Option<t::Scheduler> {
     })
 }
 
+/// `255.255.255.0` → 24; a bare prefix length (`24`, `64`) as it is.
 fn netmask_len(text: &str) -> Option<i64> {
-    match text.parse::<IpAddr>().ok()? {
-        IpAddr::V4(a) => {
+    match text.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => {
             let bits = u32::from(a);
             (bits.leading_ones() + bits.trailing_zeros() == 32)
                 .then_some(i64::from(bits.leading_ones()))
         }
-        IpAddr::V6(_) => None,
+        Ok(IpAddr::V6(_)) => None,
+        Err(_) => text.parse::<i64>().ok().filter(|n| (0..=128).contains(n)),
     }
-    .or_else(|| text.parse::<i64>().ok())
 }
 
 fn real_server(cx: &mut Cx, node: &Node) -> Option<RsConf> {
@@ -2131,4 +2132,40 @@ pub fn keepalived_help(code: &str) -> Option<&'static str> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_read_like_keepalived() {
+        assert_eq!(seconds("1"), Some(Duration::from_secs(1)));
+        assert_eq!(seconds("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(seconds("2.25"), Some(Duration::from_millis(2250)));
+        assert_eq!(seconds(".1"), Some(Duration::from_millis(100)));
+        for bad in ["", ".", "-1", "1s", "x", "1e3", "9999999999"] {
+            assert_eq!(seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        assert_eq!(shell_words("/bin/a b  c"), ["/bin/a", "b", "c"]);
+        assert_eq!(
+            shell_words("x 'a b' \"c d\" e\\ f"),
+            ["x", "a b", "c d", "e f"]
+        );
+        assert_eq!(shell_words("a ''"), ["a", ""]);
+        assert_eq!(shell_words("unclosed 'quote"), ["unclosed", "quote"]);
+        assert!(shell_words("  ").is_empty());
+    }
+
+    #[test]
+    fn netmasks_become_prefix_lengths() {
+        assert_eq!(netmask_len("255.255.255.0"), Some(24));
+        assert_eq!(netmask_len("255.255.255.255"), Some(32));
+        assert_eq!(netmask_len("255.0.255.0"), None);
+        assert_eq!(netmask_len("16"), Some(16));
+    }
 }
