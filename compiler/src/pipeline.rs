@@ -79,7 +79,11 @@ pub fn analyse_keepalived(
     io_failures.extend(fleet.io_failures.iter().cloned());
     let failed = fleet.failed() || !io_failures.is_empty();
     let mut diagnostics = fleet.diagnostics.clone();
-    let cluster = (!failed).then(|| crate::resolve::resolve(&fleet.files));
+    let cluster = (!failed).then(|| {
+        let mut cluster = crate::resolve::resolve(&fleet.files);
+        cluster.conflicts.extend(fleet.conflicts.iter().cloned());
+        cluster
+    });
     if let Some(cluster) = &cluster {
         diagnostics.extend(
             crate::lints::run(cluster)

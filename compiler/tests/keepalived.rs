@@ -422,3 +422,41 @@ fn random_configurations_never_panic_the_import() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_password_on_some_peers_only_is_a_conflict_at_the_instance_without() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-auth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = |prio: u32, auth: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 7\n    priority {prio}\n{auth}    virtual_ipaddress {{\n        10.9.0.100/24 dev eth0 label eth0:vip\n    }}\n}}\n"
+        )
+    };
+    let auth = "    authentication {\n        auth_type PASS\n        auth_pass pw\n    }\n";
+    std::fs::write(dir.join("a.conf"), conf(150, auth)).unwrap();
+    std::fs::write(dir.join("b.conf"), conf(100, "")).unwrap();
+    let (hosts, _) = expand_args(&[dir.display().to_string()]);
+    let a = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    let found: Vec<(&str, String, usize)> = a
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let f = a.sources.file(d.primary.span.file);
+            (
+                d.code,
+                f.name.rsplit('/').next().unwrap().to_string(),
+                line_of(d, &a.sources),
+            )
+        })
+        .collect();
+    assert!(found.contains(&("V0102", "b.conf".into(), 1)), "{found:?}");
+    // A label other than Vigil's IFNAME:VRID is said not to be carried.
+    let label = a
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "V0014" && d.message.contains("label"))
+        .expect("label reported");
+    assert_eq!(a.sources.text(&label.primary.span), "eth0:vip");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -23,6 +23,7 @@ use vigil_schema::units::{Cidr, Duration};
 use super::parse::{Node, ReadError, Word, read_path};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::load::{IoFailure, LoadedFile};
+use crate::model::{At, Conflict, ObjectKind};
 use crate::source::{FileId, SourceMap, Span};
 
 /// One host's main keepalived.conf.
@@ -50,6 +51,9 @@ pub struct Fleet {
     /// Reader errors, values that could not be read, unsupported constructs.
     pub diagnostics: Vec<Diagnostic>,
     pub io_failures: Vec<IoFailure>,
+    /// Disagreements between hosts that the per-host topologies cannot
+    /// express, added to the resolved model's conflicts.
+    pub conflicts: Vec<Conflict>,
     /// Codes of lints whose findings mean nothing for an imported fleet
     /// (interface addresses are not in keepalived.conf).
     pub muted: Vec<&'static str>,
@@ -158,6 +162,8 @@ struct Vip {
     cidr: V<Cidr>,
     /// Whether the prefix was written (`/24`), so it says what the subnet is.
     has_prefix: bool,
+    dev: Option<Word>,
+    label: Option<Word>,
 }
 
 #[derive(Clone, Debug)]
@@ -690,7 +696,36 @@ fn instance(cx: &mut Cx, host: &str, node: &Node) -> Option<Instance> {
             ),
         }
     }
+    // Vigil puts every VIP on the router's interface, labelled
+    // `IFNAME:VRID` (IPv4): say so where a file asks for something else.
+    let ifname = i.interface.as_ref().map(|w| w.text.clone());
+    for vip in &i.vips {
+        if let (Some(dev), Some(ifname)) = (&vip.dev, &ifname)
+            && dev.text != *ifname
+        {
+            let node = synthetic("virtual_ipaddress … dev", dev);
+            cx.unsupported(&node, "every VIP of a Vigil router is on the router's interface; a VIP on another interface needs a router of its own");
+        }
+        if let (Some(label), Some(ifname), Some(vrid)) = (&vip.label, &ifname, &i.vrid)
+            && label.text != format!("{ifname}:{}", vrid.value)
+        {
+            let node = synthetic("virtual_ipaddress … label", label);
+            cx.unsupported(&node, "Vigil labels IPv4 VIPs IFNAME:VRID itself");
+        }
+    }
     Some(i)
+}
+
+/// A statement standing for one word, to report it as a construct.
+fn synthetic(key: &str, at: &Word) -> Node {
+    Node {
+        key: Word {
+            text: key.to_string(),
+            span: at.span.clone(),
+        },
+        args: Vec::new(),
+        children: None,
+    }
 }
 
 /// `ADDR[/LEN] [dev IF] [label L] [scope S] [brd B] ...`
@@ -722,20 +757,15 @@ fn vip(cx: &mut Cx, a: &Node) -> Option<Vip> {
         }
     };
     let mut k = 0;
+    let mut dev = None;
+    let mut label = None;
     while k < a.args.len() {
         let word = a.args[k].text.as_str();
         match word {
-            // Vigil labels VIPs itself (`IFNAME:VRID`).
-            "label" | "dev" => {}
+            "dev" => dev = a.args.get(k + 1).cloned(),
+            "label" => label = a.args.get(k + 1).cloned(),
             _ => {
-                let opt = Node {
-                    key: Word {
-                        text: format!("virtual_ipaddress … {word}"),
-                        span: a.args[k].span.clone(),
-                    },
-                    args: Vec::new(),
-                    children: None,
-                };
+                let opt = synthetic(&format!("virtual_ipaddress … {word}"), &a.args[k]);
                 cx.unsupported(&opt, "VIP options other than dev and label (scope, brd, no_track, ...) are not modelled");
             }
         }
@@ -744,6 +774,8 @@ fn vip(cx: &mut Cx, a: &Node) -> Option<Vip> {
     Some(Vip {
         cidr: v(Cidr::new(ip, len)?, a.key.span.clone()),
         has_prefix: prefix.is_some(),
+        dev,
+        label,
     })
 }
 
@@ -1576,6 +1608,7 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
     // tracked interface is not known to be missing.
     fleet.muted.push("tracked-interface-unknown");
     unicast_symmetry(fleet, confs, &joined);
+    auth_presence(fleet, confs, &joined);
     notify_differences(fleet, confs, &joined);
 }
 
@@ -2061,6 +2094,35 @@ fn unicast_symmetry(
                     .help(format!("add {} to this unicast_peer block; every member must list every other member", src.value)),
                 );
             }
+        }
+    }
+}
+
+/// A router whose instances have a password on some hosts and none on
+/// others: the merge cannot see an absent table, so the disagreement is
+/// added to the model's conflicts, for `router-definition-conflict`.
+fn auth_presence(fleet: &mut Fleet, confs: &[HostConf], joined: &HashMap<(usize, usize), Joined>) {
+    let mut by_router: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
+    for (hi, h) in confs.iter().enumerate() {
+        for (ii, i) in h.instances.iter().enumerate() {
+            by_router
+                .entry(joined[&(hi, ii)].router.as_str())
+                .or_default()
+                .push(i);
+        }
+    }
+    for (router, insts) in by_router {
+        let Some((_, with)) = insts.iter().find_map(|i| i.auth.as_ref()) else {
+            continue;
+        };
+        for i in insts.iter().filter(|i| i.auth.is_none()) {
+            fleet.conflicts.push(Conflict {
+                kind: ObjectKind::Router,
+                name: router.to_string(),
+                field: Some("auth".into()),
+                kept: At::new("(a password)".into(), with.span.clone()),
+                other: At::new("(no authentication)".into(), i.name.span.clone()),
+            });
         }
     }
 }
