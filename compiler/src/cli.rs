@@ -357,6 +357,28 @@ mod tests {
     }
 
     #[test]
+    fn parses_keepalived_check_and_import() {
+        let Ok(Command::Check(c)) = parse(&args(
+            "check --keepalived fleet/ --segment front=10.0.0.0/24 --cluster shop --format sarif",
+        )) else {
+            panic!("not a check");
+        };
+        let options = c.keepalived.expect("keepalived mode");
+        assert_eq!(options.segments.len(), 1);
+        assert_eq!(options.segments[0].0, "front");
+        assert_eq!(options.cluster.as_deref(), Some("shop"));
+        assert_eq!(c.paths, vec![PathBuf::from("fleet/")]);
+        assert!(parse(&args("check a.toml --segment x=10.0.0.0/24")).is_err());
+        assert!(parse(&args("check --keepalived d --segment front")).is_err());
+        let Ok(Command::Import(i)) = parse(&args("import lb1=a.conf lb2=b.conf -o t.toml")) else {
+            panic!("not an import");
+        };
+        assert_eq!(i.hosts, ["lb1=a.conf", "lb2=b.conf"]);
+        assert_eq!(i.out, Some(PathBuf::from("t.toml")));
+        assert!(parse(&args("import")).is_err());
+    }
+
+    #[test]
     fn parses_simulate_faults_with_their_times() {
         let Ok(Command::Simulate(s)) = parse(&args(
             "simulate t.toml --fail host:lb1 --at 10s --for 5s --cut hb --format json --seed 7",

@@ -460,3 +460,61 @@ fn a_password_on_some_peers_only_is_a_conflict_at_the_instance_without() {
     assert_eq!(a.sources.text(&label.primary.span), "eth0:vip");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_fixed_fleet_imports_into_a_clean_topology_with_named_segment() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-import-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("shop.toml");
+    let status = Command::new(VIGIL)
+        .arg("import")
+        .arg(fixtures().join("fleet-good"))
+        .args([
+            "--segment",
+            "front=10.0.0.0/24",
+            "--cluster",
+            "shop",
+            "--out",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let toml = std::fs::read_to_string(&out).unwrap();
+    for want in [
+        "name = \"shop\"",
+        "[segment.front]",
+        "[router.VI_WEB.arbitration]",
+        "reference_ips = [\"10.0.0.1\"]",
+        "[router.VI_WEB.track.chk_nginx]",
+        "on_fail = { demote = 60 }",
+        "addresses = [\"10.0.0.13/24\"]",
+        "preempt = \"never\"",
+    ] {
+        assert!(toml.contains(want), "{want} missing:\n{toml}");
+    }
+    let check = Command::new(VIGIL).arg("check").arg(&out).output().unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // The mistakes of the other fleet are listed in the imported file.
+    let bad = dir.join("bad.toml");
+    let status = Command::new(VIGIL)
+        .arg("import")
+        .arg(fixtures().join("fleet-bad"))
+        .arg("--out")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let toml = std::fs::read_to_string(&bad).unwrap();
+    assert!(
+        toml.contains("lb3/conf.d/web.conf:7:16: error V0102"),
+        "{toml}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

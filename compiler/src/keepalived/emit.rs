@@ -96,6 +96,30 @@ pub fn topology_toml(cluster: &Cluster, diagnostics: &[Diagnostic], sources: &So
             );
         }
     }
+    let findings: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .collect();
+    if !findings.is_empty() {
+        let _ = writeln!(
+            o,
+            "#\n# Findings in the keepalived.conf files (where hosts disagree, the first host's\n# value is the one below; `vigil check` on this file reports what remains):"
+        );
+        for d in findings {
+            let file = sources.file(d.primary.span.file);
+            let at = file.line_col(d.primary.span.range.start);
+            let _ = writeln!(
+                o,
+                "#   {}:{}:{}: {} {}: {}",
+                printable(&file.name),
+                at.line,
+                at.column,
+                d.severity,
+                d.code,
+                printable(&d.message).replace('\n', " ")
+            );
+        }
+    }
     let _ = writeln!(o);
     if let Some(name) = &cluster.name {
         let _ = writeln!(o, "[cluster]\nname = {}", quote(name));
