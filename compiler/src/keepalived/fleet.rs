@@ -190,7 +190,6 @@ struct Instance {
     notify: [Option<V<Vec<String>>>; 5],
     garp_repeat: Option<V<i64>>,
     garp_refresh: Option<V<Duration>>,
-    garp_interval: Option<V<Duration>>,
 }
 
 #[derive(Clone, Debug)]
@@ -586,7 +585,6 @@ fn instance(cx: &mut Cx, host: &str, node: &Node) -> Option<Instance> {
         notify: Default::default(),
         garp_repeat: None,
         garp_refresh: None,
-        garp_interval: None,
     };
     for n in node.children() {
         match n.key.text.as_str() {
@@ -689,7 +687,6 @@ fn instance(cx: &mut Cx, host: &str, node: &Node) -> Option<Instance> {
             "notify" => i.notify[4] = cx.command(n),
             "garp_master_repeat" => i.garp_repeat = cx.int(n, 0, 1_000_000),
             "garp_master_refresh" => i.garp_refresh = cx.secs(n),
-            "garp_interval" => i.garp_interval = cx.secs(n),
             _ => cx.unsupported(
                 n,
                 "this vrrp_instance setting has no equivalent in a Vigil router",
@@ -1809,13 +1806,11 @@ fn router(
             ),
         ),
     );
-    let garp = (first_def
-        && (i.garp_repeat.is_some() || i.garp_refresh.is_some() || i.garp_interval.is_some()))
-    .then(|| {
+    let garp = (first_def && (i.garp_repeat.is_some() || i.garp_refresh.is_some())).then(|| {
         lay.sp(
             t::Garp {
                 repeat: i.garp_repeat.as_ref().map(|x| lay.of(x)),
-                interval: i.garp_interval.as_ref().map(|x| lay.of(x)),
+                interval: None,
                 refresh: i.garp_refresh.as_ref().map(|x| lay.of(x)),
             },
             head,
