@@ -104,7 +104,13 @@ fn the_fixed_fleet_is_clean() {
     );
     assert_eq!(cluster.routers["VI_WEB"].members.len(), 3);
     assert_eq!(cluster.segments.len(), 1);
-    // Values keep their place in the included files.
+    // Values keep their place in the included files; lb2 includes
+    // `/etc/keepalived/conf.d/*.conf`, found beside its main file.
+    assert!(
+        std::fs::read_to_string(fixtures().join("fleet-good/lb2/keepalived.conf"))
+            .unwrap()
+            .contains("include /etc/keepalived/conf.d/*.conf")
+    );
     let prio = &cluster.routers["VI_DB"].members["lb2"].priority;
     let file = a.sources.file(prio.span.file);
     assert!(

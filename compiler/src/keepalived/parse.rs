@@ -76,10 +76,13 @@ impl ReadError {
                  file at the position shown."
             }
             ReadError::Include => {
-                "An `include` that matches no file, cannot be read, or includes a file that is \
-                 already being read (a loop). keepalived skips such includes with a log line, so the \
-                 host runs without the configuration the include was meant to add. Fix the pattern \
-                 or break the loop."
+                "An `include` that cannot be read or includes a file that is already being read (a \
+                 loop): an error that stops the check. An include that matches no file is a warning: \
+                 keepalived skips it with a log line, so the host runs without the configuration the \
+                 include was meant to add. An absolute pattern that matches nothing is also tried \
+                 relative to the main file's directory (`/etc/keepalived/conf.d/*.conf` as \
+                 `conf.d/*.conf` beside the main file), for fleets kept in a repository. Fix the \
+                 pattern or break the loop."
             }
             ReadError::Value => {
                 "A keepalived.conf value of the wrong form: a number that is not one or out of range \
@@ -417,17 +420,37 @@ impl Reader<'_> {
         } else {
             base.join(&pattern.text)
         };
-        let matches = glob(&full);
+        let mut matches = glob(&full);
+        if matches.is_empty() && Path::new(&pattern.text).is_absolute() {
+            // A fleet checked out of its hosts (`/etc/keepalived/conf.d/*.conf`
+            // in a repository's `lb1/`): the pattern's tail, from the main
+            // file's directory, longest first.
+            let root = self
+                .stack
+                .first()
+                .and_then(|p| p.parent())
+                .map(Path::to_path_buf);
+            let parts: Vec<_> = Path::new(&pattern.text).components().skip(1).collect();
+            for k in 0..parts.len() {
+                let Some(root) = &root else { break };
+                let tail: PathBuf = parts[k..].iter().collect();
+                matches = glob(&root.join(tail));
+                if !matches.is_empty() {
+                    break;
+                }
+            }
+        }
         if matches.is_empty() {
-            self.diags.push(
-                ReadError::Include
-                    .at(pattern.span.clone(), format!("`include {}` matches no file", pattern.text))
-                    .label("no file matches")
-                    .help(format!(
-                        "keepalived skips it and runs without what it was meant to add; relative patterns are read from {}",
-                        base.display()
-                    )),
-            );
+            // keepalived logs and goes on: a warning, not a stop.
+            let mut d = ReadError::Include
+                .at(pattern.span.clone(), format!("`include {}` matches no file", pattern.text))
+                .label("no file matches")
+                .help(format!(
+                    "keepalived skips it and runs without what it was meant to add; relative patterns are read from {}, absolute ones also from the main file's directory (their last components)",
+                    base.display()
+                ));
+            d.severity = Severity::Warning;
+            self.diags.push(d);
             return;
         }
         for target in matches {
