@@ -1688,6 +1688,17 @@ fn router(
                 .help("keepalived refuses an instance without one; add `virtual_router_id N` (1..255, unique on the segment)"),
         );
     }
+    if i.interface.is_none() {
+        diags.push(
+            ReadError::Value
+                .at(
+                    head.clone(),
+                    format!("vrrp_instance `{}` has no interface", i.name.text),
+                )
+                .label("no interface")
+                .help("keepalived refuses an instance without one; add `interface IFNAME`"),
+        );
+    }
     let family_v6 = i.vips.first().is_some_and(|v| v.cidr.value.addr.is_ipv6());
     let version = match (&i.version, &h.default_version) {
         (Some(x), _) => lay.of(x),
