@@ -5,6 +5,7 @@
 //! can be written out as TOML (`vigil import`).
 //!
 //! * [`parse`] reads the language (includes, comments, both brace styles).
+//! * [`host`] reads one host's statements (values, unsupported constructs).
 //! * [`fleet`] maps each host's statements onto the topology: one
 //!   [`Topology`](vigil_schema::topology::Topology) per host, in which the
 //!   host's files are laid end to end (a [`LoadedFile`](crate::load::LoadedFile)
@@ -22,6 +23,7 @@
 
 pub mod emit;
 pub mod fleet;
+pub mod host;
 pub mod parse;
 
 pub use fleet::{Fleet, HostSource, Options, read_fleet};
