@@ -1,9 +1,9 @@
 //! A fleet of keepalived.conf files → one topology per host.
 //!
 //! Reading a host gives its instances, scripts, sync groups and virtual
-//! servers with their spans ([`HostConf`]). The fleet step then infers
+//! servers with their spans (`HostConf`). The fleet step then infers
 //! segments, joins instances into routers, and writes every host's share
-//! of the cluster as a [`Topology`] whose spans are offsets in the host's
+//! of the cluster as a `Topology` whose spans are offsets in the host's
 //! files laid end to end (see [`crate::load::LoadedFile::layout`]).
 //!
 //! keepalived's defaults that differ from Vigil's (VRRP version 2, on-fail

@@ -1,5 +1,5 @@
 //! One host's keepalived.conf, read: its instances, scripts, sync groups
-//! and virtual servers, every value with its span ([`HostConf`]). Values
+//! and virtual servers, every value with its span (`HostConf`). Values
 //! of the wrong form and constructs without an equivalent are reported
 //! here; the fleet step ([`super::fleet`]) joins the hosts.
 
