@@ -524,3 +524,43 @@ fn the_fixed_fleet_imports_into_a_clean_topology_with_named_segment() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_include_inside_a_block_keeps_the_included_file_spans() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-inblock-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.conf"),
+        "vrrp_instance VI_1\n{\n    interface eth0\n    virtual_router_id 9\n    include vips.inc\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vips.inc"),
+        "! the VIPs\nvirtual_ipaddress {\n    10.5.0.100/24\n}\npriority 300\n",
+    )
+    .unwrap();
+    let hosts = [HostSource {
+        host: "h".into(),
+        path: dir.join("main.conf"),
+    }];
+    let a = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    let router = &a.cluster.as_ref().expect("read").routers["VI_1"];
+    let vip = &router.vips[0];
+    assert!(a.sources.file(vip.span.file).name.ends_with("vips.inc"));
+    assert_eq!(a.sources.text(&vip.span), "10.5.0.100/24");
+    // The bad value in the included file is reported there.
+    let bad = a
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "V0013")
+        .expect("priority 300 reported");
+    assert!(
+        a.sources
+            .file(bad.primary.span.file)
+            .name
+            .ends_with("vips.inc")
+    );
+    assert_eq!(line_of(bad, &a.sources), 5);
+    let _ = std::fs::remove_dir_all(&dir);
+}
