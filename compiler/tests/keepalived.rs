@@ -148,6 +148,16 @@ fn every_format_points_into_the_keepalived_files() {
             "sarif" => {
                 let v: serde_json::Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(v["runs"][0]["results"].as_array().map(Vec::len), Some(8));
+                let errors: Vec<String> = sarif_validator()
+                    .iter_errors(&v)
+                    .map(|e| format!("{e} at {}", e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "invalid SARIF:\n{}", errors.join("\n"));
+                let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+                for r in v["runs"][0]["results"].as_array().unwrap() {
+                    let i = r["ruleIndex"].as_u64().unwrap() as usize;
+                    assert_eq!(rules[i]["id"], r["ruleId"]);
+                }
             }
             _ => assert!(
                 text.lines()
@@ -181,6 +191,15 @@ fn every_format_points_into_the_keepalived_files() {
         "{}",
         String::from_utf8_lossy(&one.stderr)
     );
+}
+
+/// The SARIF 2.1.0 schema (see `tests/sarif.rs` for the one repaired pattern).
+fn sarif_validator() -> jsonschema::Validator {
+    const BROKEN: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    let text = include_str!("sarif/sarif-2.1.0-rtm.5.json")
+        .replace(BROKEN, r#""^[a-zA-Z]{2}(-[a-zA-Z]{2})?$""#);
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
 }
 
 // ------------------------------------------------------------ robustness
