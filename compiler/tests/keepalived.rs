@@ -583,3 +583,28 @@ fn an_include_inside_a_block_keeps_the_included_file_spans() {
     assert_eq!(line_of(bad, &a.sources), 5);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn directors_with_different_virtual_servers_are_told_apart() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-vs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = |prio: u32, weight: u32| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 7\n    priority {prio}\n    virtual_ipaddress {{\n        10.9.0.100/24\n    }}\n    track_script {{\n        gw\n    }}\n}}\nvrrp_script gw {{\n    script \"/bin/ping -c 1 -W 1 10.9.0.1\"\n    interval 2\n}}\nvirtual_server 10.9.0.100 80 {{\n    lb_algo rr\n    lb_kind DR\n    real_server 10.9.0.21 80 {{\n        weight {weight}\n        TCP_CHECK {{\n            connect_timeout 2\n        }}\n    }}\n}}\n"
+        )
+    };
+    std::fs::write(dir.join("lb1.conf"), conf(150, 1)).unwrap();
+    std::fs::write(dir.join("lb2.conf"), conf(100, 1)).unwrap();
+    let (hosts, _) = expand_args(&[dir.display().to_string()]);
+    let same = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    assert_eq!(places(&same), Vec::new());
+    std::fs::write(dir.join("lb2.conf"), conf(100, 5)).unwrap();
+    let differs = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    let got: Vec<(String, usize)> = places(&differs)
+        .into_iter()
+        .map(|(code, file, line)| (format!("{code} {}", file.rsplit('/').next().unwrap()), line))
+        .collect();
+    assert_eq!(got, [("V0016 lb2.conf".to_string(), 16)]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

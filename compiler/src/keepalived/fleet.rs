@@ -479,7 +479,8 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
 
     // Per host topology.
     let mut defined_groups: BTreeSet<String> = BTreeSet::new();
-    let mut defined_vs: BTreeSet<String> = BTreeSet::new();
+    // Virtual servers by name: the defining host and its signature.
+    let mut defined_vs: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut router_settings_from: BTreeSet<String> = BTreeSet::new();
     let cluster_name = options
         .cluster
@@ -648,9 +649,27 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
         // Virtual servers: defined by the first host that has them.
         for vs in &h.virtual_servers {
             let name = vs_name(vs);
-            if !defined_vs.insert(name.clone()) {
+            let signature = vs.signature();
+            if let Some((first, kept)) = defined_vs.get(&name) {
+                if *kept != signature {
+                    fleet.diagnostics.push(
+                        ReadError::VirtualServerDiffers
+                            .at(
+                                vs.span.clone(),
+                                format!(
+                                    "virtual server `{name}` on `{}` differs from the one on `{first}` \
+                                     (scheduler, method, persistence, quorum, real servers or check): after a \
+                                     failover the other director balances differently; `{first}`'s is imported",
+                                    h.name
+                                ),
+                            )
+                            .label("differs from the first director's")
+                            .help("make the virtual_server blocks of all directors identical (keep them in one included file)"),
+                    );
+                }
                 continue;
             }
+            defined_vs.insert(name.clone(), (h.name.clone(), signature));
             if h.instances.is_empty() {
                 fleet.diagnostics.push(
                     ReadError::Unsupported

@@ -102,6 +102,58 @@ pub(super) struct VsConf {
     pub(super) real: Vec<RsConf>,
 }
 
+impl VsConf {
+    /// Everything but the spans, to tell two directors' copies apart.
+    pub(super) fn signature(&self) -> String {
+        fn val<T: std::fmt::Debug>(x: &Option<V<T>>) -> String {
+            format!("{:?}", x.as_ref().map(|v| &v.value))
+        }
+        let mut out = [
+            val(&self.delay_loop),
+            val(&self.scheduler),
+            format!(
+                "{:?}",
+                self.flags.iter().map(|f| f.value).collect::<Vec<_>>()
+            ),
+            val(&self.method),
+            val(&self.protocol),
+            val(&self.persistence),
+            val(&self.granularity),
+            val(&self.quorum),
+            val(&self.hysteresis),
+            val(&self.sorry),
+        ]
+        .join(" ");
+        for r in &self.real {
+            out.push_str(&format!(
+                " | {} {} {} {} {} {}",
+                r.address.value,
+                val(&r.port),
+                val(&r.weight),
+                r.inhibit.is_some(),
+                val(&r.uthreshold),
+                val(&r.lthreshold)
+            ));
+            if let Some(c) = &r.check {
+                let kind = match &c.kind {
+                    CheckKind::Tcp => "tcp".to_string(),
+                    CheckKind::Http { path, status, host } => {
+                        format!("http {} {} {}", val(path), val(status), val(host))
+                    }
+                    CheckKind::Command(cmd) => format!("command {:?}", cmd.value),
+                };
+                out.push_str(&format!(
+                    " {kind} {} {} {}",
+                    val(&c.port),
+                    val(&c.timeout),
+                    val(&c.retry)
+                ));
+            }
+        }
+        out
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct RsConf {
     pub(super) span: Span,

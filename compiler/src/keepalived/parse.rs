@@ -32,15 +32,18 @@ pub enum ReadError {
     Unsupported,
     /// Members whose `unicast_peer` lists do not name each other.
     UnicastPeers,
+    /// Directors whose copies of one virtual server differ.
+    VirtualServerDiffers,
 }
 
 impl ReadError {
-    pub const ALL: [ReadError; 5] = [
+    pub const ALL: [ReadError; 6] = [
         ReadError::Syntax,
         ReadError::Include,
         ReadError::Value,
         ReadError::Unsupported,
         ReadError::UnicastPeers,
+        ReadError::VirtualServerDiffers,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -49,6 +52,7 @@ impl ReadError {
             ReadError::Value => "V0013",
             ReadError::Unsupported => "V0014",
             ReadError::UnicastPeers => "V0015",
+            ReadError::VirtualServerDiffers => "V0016",
         }
     }
     pub fn name(self) -> &'static str {
@@ -58,11 +62,13 @@ impl ReadError {
             ReadError::Value => "keepalived-value",
             ReadError::Unsupported => "keepalived-unsupported",
             ReadError::UnicastPeers => "keepalived-unicast-peers",
+            ReadError::VirtualServerDiffers => "keepalived-virtual-server-differs",
         }
     }
     pub fn severity(self) -> Severity {
         match self {
             ReadError::Unsupported => Severity::Info,
+            ReadError::VirtualServerDiffers => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -102,6 +108,14 @@ impl ReadError {
                  peer's adverts: when the peer is master, the member does not hear it, becomes master \
                  too and both answer for the VIPs. Vigil derives the peer lists from the members, so \
                  this can only happen in hand-written keepalived.conf files; add the missing address."
+            }
+            ReadError::VirtualServerDiffers => {
+                "The directors of a fleet each carry a copy of a `virtual_server` block, and the copies \
+                 differ (scheduler, forwarding method, persistence, quorum, real servers, weights or \
+                 health check). Whichever director is master programs its own copy, so a failover \
+                 changes how traffic is balanced, or where it goes. A Vigil topology has one definition \
+                 per virtual server; the first host's copy is imported. Make the copies identical, \
+                 e.g. by including one shared file on every director."
             }
         }
     }
