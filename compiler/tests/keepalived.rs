@@ -608,3 +608,36 @@ fn directors_with_different_virtual_servers_are_told_apart() {
     assert_eq!(got, [("V0016 lb2.conf".to_string(), 16)]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn hosts_with_different_sync_groups_are_told_apart() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-sg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let inst = |name: &str, vrid: u32, prio: u32| {
+        format!(
+            "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    virtual_ipaddress {{\n        10.9.0.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    let lb1 = format!(
+        "vrrp_sync_group G {{\n    group {{\n        A\n        B\n    }}\n}}\n{}{}",
+        inst("A", 10, 150),
+        inst("B", 11, 150)
+    );
+    let lb2 = format!(
+        "vrrp_sync_group G {{\n    group {{\n        A\n    }}\n}}\n{}{}",
+        inst("A", 10, 100),
+        inst("B", 11, 100)
+    );
+    std::fs::write(dir.join("lb1.conf"), lb1).unwrap();
+    std::fs::write(dir.join("lb2.conf"), lb2).unwrap();
+    let (hosts, _) = expand_args(&[dir.display().to_string()]);
+    let a = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    let differs: Vec<(String, String, usize)> = places(&a)
+        .into_iter()
+        .filter(|(code, _, _)| code == "V0016")
+        .collect();
+    assert_eq!(differs.len(), 1, "{differs:?}");
+    assert!(differs[0].1.ends_with("lb2.conf") && differs[0].2 == 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -478,7 +478,8 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
     }
 
     // Per host topology.
-    let mut defined_groups: BTreeSet<String> = BTreeSet::new();
+    // Sync groups by name: the defining host and its routers.
+    let mut defined_groups: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
     // Virtual servers by name: the defining host and its signature.
     let mut defined_vs: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut router_settings_from: BTreeSet<String> = BTreeSet::new();
@@ -629,10 +630,7 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
         // Sync groups: defined by the first host that has them.
         for (name, members) in &h.sync_groups {
             let gname = ident(&name.text);
-            if !defined_groups.insert(gname.clone()) {
-                continue;
-            }
-            let routers = members
+            let routers: Vec<Sp<String>> = members
                 .iter()
                 .map(|m| {
                     let r = h
@@ -643,6 +641,26 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
                     lay.sp(r, &m.span)
                 })
                 .collect();
+            let set: BTreeSet<String> = routers.iter().map(|r| r.value.clone()).collect();
+            if let Some((first, kept)) = defined_groups.get(&gname) {
+                if *kept != set {
+                    fleet.diagnostics.push(
+                        ReadError::CopiesDiffer
+                            .at(
+                                name.span.clone(),
+                                format!(
+                                    "sync group `{gname}` on `{}` groups other routers than on `{first}`: the \
+                                     hosts fail over different sets together; `{first}`'s is imported",
+                                    h.name
+                                ),
+                            )
+                            .label("differs from the first host's")
+                            .help("list the same instances in every host's vrrp_sync_group"),
+                    );
+                }
+                continue;
+            }
+            defined_groups.insert(gname.clone(), (h.name.clone(), set));
             topo.sync_group
                 .insert(gname, lay.sp(t::SyncGroup { routers }, &name.span));
         }
@@ -653,7 +671,7 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
             if let Some((first, kept)) = defined_vs.get(&name) {
                 if *kept != signature {
                     fleet.diagnostics.push(
-                        ReadError::VirtualServerDiffers
+                        ReadError::CopiesDiffer
                             .at(
                                 vs.span.clone(),
                                 format!(

@@ -32,8 +32,8 @@ pub enum ReadError {
     Unsupported,
     /// Members whose `unicast_peer` lists do not name each other.
     UnicastPeers,
-    /// Directors whose copies of one virtual server differ.
-    VirtualServerDiffers,
+    /// Hosts whose copies of one virtual server or sync group differ.
+    CopiesDiffer,
 }
 
 impl ReadError {
@@ -43,7 +43,7 @@ impl ReadError {
         ReadError::Value,
         ReadError::Unsupported,
         ReadError::UnicastPeers,
-        ReadError::VirtualServerDiffers,
+        ReadError::CopiesDiffer,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -52,7 +52,7 @@ impl ReadError {
             ReadError::Value => "V0013",
             ReadError::Unsupported => "V0014",
             ReadError::UnicastPeers => "V0015",
-            ReadError::VirtualServerDiffers => "V0016",
+            ReadError::CopiesDiffer => "V0016",
         }
     }
     pub fn name(self) -> &'static str {
@@ -62,13 +62,13 @@ impl ReadError {
             ReadError::Value => "keepalived-value",
             ReadError::Unsupported => "keepalived-unsupported",
             ReadError::UnicastPeers => "keepalived-unicast-peers",
-            ReadError::VirtualServerDiffers => "keepalived-virtual-server-differs",
+            ReadError::CopiesDiffer => "keepalived-copies-differ",
         }
     }
     pub fn severity(self) -> Severity {
         match self {
             ReadError::Unsupported => Severity::Info,
-            ReadError::VirtualServerDiffers => Severity::Warning,
+            ReadError::CopiesDiffer => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -109,13 +109,15 @@ impl ReadError {
                  too and both answer for the VIPs. Vigil derives the peer lists from the members, so \
                  this can only happen in hand-written keepalived.conf files; add the missing address."
             }
-            ReadError::VirtualServerDiffers => {
-                "The directors of a fleet each carry a copy of a `virtual_server` block, and the copies \
-                 differ (scheduler, forwarding method, persistence, quorum, real servers, weights or \
-                 health check). Whichever director is master programs its own copy, so a failover \
-                 changes how traffic is balanced, or where it goes. A Vigil topology has one definition \
-                 per virtual server; the first host's copy is imported. Make the copies identical, \
-                 e.g. by including one shared file on every director."
+            ReadError::CopiesDiffer => {
+                "Hosts each carry a copy of a `virtual_server` or `vrrp_sync_group` block, and the \
+                 copies differ: a virtual server's scheduler, forwarding method, persistence, quorum, \
+                 real servers, weights or health check, or the instances a sync group holds. Whichever \
+                 director is master programs its own copy of a virtual server, so a failover changes \
+                 how traffic is balanced, or where it goes; hosts with different sync groups fail over \
+                 different sets of instances together. A Vigil topology has one definition of each; \
+                 the first host's copy is imported. Make the copies identical, e.g. by including one \
+                 shared file on every host."
             }
         }
     }
