@@ -641,3 +641,35 @@ fn hosts_with_different_sync_groups_are_told_apart() {
     assert!(differs[0].1.ends_with("lb2.conf") && differs[0].2 == 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_positive_weight_becomes_a_higher_priority_and_a_demotion() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-pos-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("h.conf"),
+        "vrrp_script chk {\n    script \"/bin/true\"\n    weight 20\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 7\n    priority 100\n    virtual_ipaddress {\n        10.9.0.100/24\n    }\n    track_script {\n        chk\n    }\n    track_interface {\n        eth1 weight -30\n    }\n}\n",
+    )
+    .unwrap();
+    let hosts = [HostSource {
+        host: "h".into(),
+        path: dir.join("h.conf"),
+    }];
+    let a = analyse_keepalived(&hosts, &Options::default(), Vec::new());
+    let r = &a.cluster.as_ref().unwrap().routers["VI_1"];
+    assert_eq!(r.members["h"].priority.value, 120);
+    let demote = |t: &str| match &r.trackers[t].on_fail {
+        vigil::model::TrackAction::Demote(w) => w.value,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(demote("chk"), 20);
+    assert_eq!(demote("eth1"), 30);
+    let info = a
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("raises the priority by 20"))
+        .expect("reported");
+    assert_eq!(line_of(info, &a.sources), 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -832,6 +832,7 @@ fn router(
         (None, None) => lay.sp(if family_v6 { 3 } else { 2 }, head),
     };
     let mut track = BTreeMap::new();
+    let mut raised = 0i64;
     let mut arbitration = None;
     for (n, w) in &i.track_scripts {
         if let Some((ip, wait, (sspan, s))) =
@@ -878,6 +879,7 @@ fn router(
             continue;
         };
         let weight = w.clone().or(s.weight.clone());
+        raised += weight.as_ref().map_or(0, |w| w.value.max(0));
         let on_fail = on_fail(lay, weight.as_ref(), n, diags, &tname);
         let hosts = hosts_list(lay, tracker_hosts, all_hosts, &j.router, &tname, &n.span);
         track.insert(
@@ -900,6 +902,7 @@ fn router(
     for (n, w) in &i.track_if {
         let tname = ident(&n.value);
         let weight = w.map(|x| v(x, n.span.clone()));
+        raised += weight.as_ref().map_or(0, |w| w.value.max(0));
         let on_fail = on_fail(lay, weight.as_ref(), n, diags, &tname);
         let hosts = hosts_list(lay, tracker_hosts, all_hosts, &j.router, &tname, &n.span);
         track.insert(
@@ -925,10 +928,16 @@ fn router(
         Box::new(
             lay.sp(
                 t::Member {
-                    priority: i
-                        .priority
-                        .as_ref()
-                        .map_or_else(|| lay.sp(100, head), |p| lay.of(p)),
+                    // Positive weights raise the priority while their
+                    // tracker succeeds: the base priority includes them.
+                    priority: {
+                        let mut p = i
+                            .priority
+                            .as_ref()
+                            .map_or_else(|| lay.sp(100, head), |p| lay.of(p));
+                        p.value += raised;
+                        p
+                    },
                     interface: i
                         .interface
                         .as_ref()
@@ -1037,7 +1046,7 @@ fn on_fail(
                 ReadError::Unsupported
                     .at(w.span.clone(), format!("tracker `{name}` raises the priority by {} while it succeeds", w.value))
                     .label("positive weight")
-                    .help("Vigil trackers lower the priority when they fail; it is imported as `on_fail = { demote = N }`: add N to the member priorities to keep the same elections"),
+                    .help("Vigil trackers lower the priority when they fail: it is imported as the member's priority plus N with `on_fail = { demote = N }`, which gives the same elections while it succeeds and when it fails"),
             );
             lay.sp(OnFail::Demote(lay.sp(w.value, &w.span)), &w.span)
         }
