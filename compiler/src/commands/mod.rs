@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod explain;
+pub mod import;
 pub mod lints;
 pub mod overview;
 pub mod plan_show;
