@@ -13,6 +13,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod lints;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod names;
 pub mod pipeline;
