@@ -58,7 +58,9 @@ fn collision_across_files_is_published_and_cleared_by_an_edit() {
     );
     assert!(message.contains("help: give `api` a VRID"), "{message}");
     // The other router's VRID, in the other file.
-    let related = d["relatedInformation"].as_array().expect("related information");
+    let related = d["relatedInformation"]
+        .as_array()
+        .expect("related information");
     assert_eq!(related.len(), 1);
     assert_eq!(related[0]["location"]["uri"], uri(&a));
     assert_eq!(related[0]["location"]["range"], range(14, 7, 9));
@@ -159,5 +161,294 @@ fn bad_input_gets_errors_not_a_crash() {
     client.notify("textDocument/didOpen", json!({ "textDocument": 5 }));
     let d = client.diagnostics_for(&uri(&b));
     assert_eq!(d.len(), 1, "{d:#?}");
+    client.shutdown();
+}
+
+/// The LSP position (UTF-16) of the `nth` occurrence of `needle`, plus `shift` bytes.
+fn pos_of(text: &str, needle: &str, nth: usize, shift: usize) -> Value {
+    let at = text
+        .match_indices(needle)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("`{needle}` #{nth} not in the text"))
+        .0
+        + shift;
+    let line = text[..at].matches('\n').count();
+    json!({ "line": line, "character": utf16_column(text, at) })
+}
+
+fn text_position(path: &Path, position: Value) -> Value {
+    json!({ "textDocument": { "uri": uri(path) }, "position": position })
+}
+
+/// A started client with both fixture files open and their first diagnostics read.
+fn open_collision(name: &str) -> (Client, PathBuf, PathBuf, String, String) {
+    let (dir, a, b) = collision_workspace(name);
+    let mut client = Client::start(&dir, json!({ "debounceMs": 0 }));
+    client.open(&a);
+    client.open(&b);
+    assert_eq!(client.diagnostics_for(&uri(&b)).len(), 1);
+    assert_eq!(client.diagnostics_for(&uri(&a)).len(), 0);
+    let a_text = std::fs::read_to_string(&a).unwrap();
+    let b_text = std::fs::read_to_string(&b).unwrap();
+    (client, a, b, a_text, b_text)
+}
+
+#[test]
+fn hover_documents_keys_names_and_diagnostics() {
+    let (mut client, a, b, a_text, b_text) = open_collision("vigil-lsp-hover");
+    // A key: its schema documentation, with `<name>` for the router's name.
+    let h = client.request(
+        "textDocument/hover",
+        text_position(&a, pos_of(&a_text, "vrid", 0, 1)),
+    );
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with("**`router.<name>.vrid`** — integer, 1..=255"),
+        "{value}"
+    );
+    assert!(value.contains("Virtual router id"), "{value}");
+    assert_eq!(h["range"], range(14, 0, 4));
+    // A key inside an inline table.
+    let h = client.request(
+        "textDocument/hover",
+        text_position(&a, pos_of(&a_text, "priority", 0, 2)),
+    );
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.starts_with("**`router.<name>.member.<name>.priority`**"),
+        "{value}"
+    );
+    // A name: what it refers to.
+    let h = client.request(
+        "textDocument/hover",
+        text_position(&b, pos_of(&b_text, "\"front\"", 0, 2)),
+    );
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(value.starts_with("**segment `front`**"), "{value}");
+    // The VRID with the diagnostic: the key's documentation and `vigil explain V0101`.
+    let h = client.request(
+        "textDocument/hover",
+        text_position(&b, pos_of(&b_text, "51", 0, 1)),
+    );
+    let value = h["contents"]["value"].as_str().unwrap();
+    assert!(value.contains("# V0101 vrid-collision (error)"), "{value}");
+    assert!(value.contains("## Fix"), "{value}");
+    // Nothing at a comment.
+    let h = client.request(
+        "textDocument/hover",
+        text_position(&b, json!({"line": 0, "character": 3})),
+    );
+    assert_eq!(h, Value::Null);
+    client.shutdown();
+}
+
+#[test]
+fn definition_and_references_of_names_across_files() {
+    let (mut client, a, b, a_text, b_text) = open_collision("vigil-lsp-names");
+    // `segment = "front"` in b.toml → `[segment.front]` in a.toml, quotes excluded.
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&b, pos_of(&b_text, "\"front\"", 0, 3)),
+    );
+    assert_eq!(d, json!([{ "uri": uri(&a), "range": range(0, 9, 14) }]));
+    // `member.web1` (a host) → `[host.web1.interface.eth0]`.
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&a, pos_of(&a_text, "member.web1", 0, 8)),
+    );
+    assert_eq!(d, json!([{ "uri": uri(&a), "range": range(4, 6, 10) }]));
+    // References of segment `front`: two interfaces and a router in a.toml,
+    // a router in b.toml; with the declaration.
+    let r = client.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri(&a) }, "position": pos_of(&a_text, "front", 0, 0),
+                "context": { "includeDeclaration": true } }),
+    );
+    let found: Vec<(String, u64)> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let file = l["uri"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            (file, l["range"]["start"]["line"].as_u64().unwrap())
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("a.toml", 0),
+        ("a.toml", 5),
+        ("a.toml", 9),
+        ("a.toml", 13),
+        ("b.toml", 1),
+    ]
+    .iter()
+    .map(|(f, l)| (f.to_string(), *l))
+    .collect();
+    assert_eq!(found, expected);
+    // References of host web2: its members in both routers.
+    let r = client.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri(&a) }, "position": pos_of(&a_text, "web2", 0, 1),
+                "context": { "includeDeclaration": false } }),
+    );
+    assert_eq!(r.as_array().unwrap().len(), 2, "{r:#}");
+    // Not on a name: nothing.
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&a, pos_of(&a_text, "vrid", 0, 0)),
+    );
+    assert_eq!(d, json!([]));
+    client.shutdown();
+}
+
+fn labels(items: &Value) -> Vec<String> {
+    let mut l: Vec<String> = items
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect();
+    l.sort();
+    l
+}
+
+#[test]
+fn completion_offers_keys_and_defined_names() {
+    let (mut client, _a, b, _a_text, b_text) = open_collision("vigil-lsp-complete");
+    let lines = b_text.lines().count();
+    let append = |client: &mut Client, version: i64, text: &str, line: usize| {
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri(&b), "version": version },
+                "contentChanges": [{ "range": range(line as u64, 0, 0), "text": text }],
+            }),
+        );
+    };
+    // A router name where a virtual server names its router.
+    append(&mut client, 2, "[virtual_server.web]\nrouter = \"", lines);
+    let items = client.request(
+        "textDocument/completion",
+        text_position(&b, json!({ "line": lines + 1, "character": 10 })),
+    );
+    assert_eq!(labels(&items), ["api", "www"]);
+    // Without the opening quote, the names are inserted quoted.
+    let items = client.request(
+        "textDocument/completion",
+        text_position(&b, json!({ "line": lines + 1, "character": 9 })),
+    );
+    assert_eq!(items[0]["insertText"], "\"api\"");
+    // Keys of a table header's table.
+    append(
+        &mut client,
+        3,
+        "\"api\"\n[router.api.arbitration]\nint",
+        lines + 1,
+    );
+    let items = client.request(
+        "textDocument/completion",
+        text_position(&b, json!({ "line": lines + 3, "character": 3 })),
+    );
+    let keys = labels(&items);
+    for key in ["attempts", "interval", "reference_ips", "timeout"] {
+        assert!(keys.contains(&key.to_string()), "{keys:?}");
+    }
+    assert!(!keys.contains(&"vrid".to_string()), "{keys:?}");
+    // Hosts where a member's name goes.
+    append(&mut client, 4, "\n[router.api.member.", lines + 3);
+    let items = client.request(
+        "textDocument/completion",
+        text_position(&b, json!({ "line": lines + 4, "character": 19 })),
+    );
+    assert_eq!(labels(&items), ["web1", "web2"]);
+    client.shutdown();
+}
+
+/// The code actions for a range and the one edit of each.
+fn actions(client: &mut Client, path: &Path, line: u64) -> Vec<(String, Value, String)> {
+    let r = client.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri(path) }, "range": range(line, 0, 200),
+                "context": { "diagnostics": [] } }),
+    );
+    r.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let edits = &a["edit"]["changes"][uri(path)];
+            assert_eq!(edits.as_array().unwrap().len(), 1, "{a:#}");
+            (
+                a["title"].as_str().unwrap().to_string(),
+                edits[0]["range"].clone(),
+                edits[0]["newText"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn code_actions_fix_collisions_ties_and_missing_arbitration() {
+    let (mut client, a, b, a_text, _b_text) = open_collision("vigil-lsp-actions");
+    // The collision: the lowest VRID free on the segment.
+    assert_eq!(
+        actions(&mut client, &b, 1),
+        [(
+            "Use VRID 1, free on segment `front`".to_string(),
+            range(1, 77, 79),
+            "1".to_string()
+        )]
+    );
+    // Make a priority tie and drop the arbitration of `www` in a.toml.
+    let edited = a_text
+        .replace("arbitration = {}\n", "")
+        .replace("web2 = { priority = 100 }", "web2 = { priority = 150 }");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri(&a), "version": 2 },
+                "contentChanges": [{ "text": edited }] }),
+    );
+    let d = client.diagnostics_for(&uri(&a));
+    let codes: Vec<&str> = d.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["V0501", "V0302"], "{d:#?}");
+    let tie_line = d[1]["range"]["start"]["line"].as_u64().unwrap();
+    assert_eq!(
+        actions(&mut client, &a, tie_line),
+        [(
+            "Give `web2` priority 149".to_string(),
+            d[1]["range"].clone(),
+            "149".to_string()
+        )]
+    );
+    let fixes = actions(&mut client, &a, 12);
+    let insert = range(13, 0, 0);
+    assert_eq!(
+        fixes,
+        [
+            (
+                "Accept split brain for `www` (state why)".to_string(),
+                insert.clone(),
+                "accept_split_brain = \"<why two masters of `www` are acceptable>\"\n".to_string()
+            ),
+            (
+                "Arbitrate `www` with segment `front`'s reference IPs".to_string(),
+                insert,
+                "arbitration = {}\n".to_string()
+            ),
+        ]
+    );
+    // Applying the arbitration fix clears the diagnostic.
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri(&a), "version": 3 },
+                "contentChanges": [{ "range": range(13, 0, 0), "text": "arbitration = {}\n" }] }),
+    );
+    let d = client.diagnostics_for(&uri(&a));
+    let codes: Vec<&str> = d.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["V0302"]);
     client.shutdown();
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use lsp_types as lt;
 
 use super::text::{self, Encoding};
-use super::workspace::{Project, Workspace};
 use super::uri_for;
+use super::workspace::{Project, Workspace};
 use crate::diagnostic::{Diagnostic, Severity};
 
 /// Every file's diagnostics, by URI; every file of every project has an

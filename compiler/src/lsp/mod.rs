@@ -133,6 +133,19 @@ impl<'a> Server<'a> {
                     ..Default::default()
                 },
             )),
+            hover_provider: Some(lt::HoverProviderCapability::Simple(true)),
+            definition_provider: Some(lt::OneOf::Left(true)),
+            references_provider: Some(lt::OneOf::Left(true)),
+            completion_provider: Some(lt::CompletionOptions {
+                trigger_characters: Some(vec!["\"".into(), ".".into(), "[".into(), "{".into()]),
+                ..Default::default()
+            }),
+            code_action_provider: Some(lt::CodeActionProviderCapability::Options(
+                lt::CodeActionOptions {
+                    code_action_kinds: Some(vec![lt::CodeActionKind::QUICKFIX]),
+                    ..Default::default()
+                },
+            )),
             ..Default::default()
         };
         serde_json::json!({
@@ -291,9 +304,9 @@ impl<'a> Server<'a> {
                 self.touched();
             }
             "workspace/didChangeConfiguration" => {
-                if let Ok(p) = n.extract::<lt::DidChangeConfigurationParams>(
-                    "workspace/didChangeConfiguration",
-                ) {
+                if let Ok(p) = n
+                    .extract::<lt::DidChangeConfigurationParams>("workspace/didChangeConfiguration")
+                {
                     self.apply_settings(&p.settings);
                     self.workspace.rescan();
                     self.touched();

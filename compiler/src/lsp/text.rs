@@ -158,8 +158,8 @@ mod tests {
         // "é" is 2 bytes, 1 UTF-16 unit; "😀" is 4 bytes, 2 units.
         let file = SourceFile::new("t", "a = 1\nné😀 = \"x\"\r\nlast");
         let x = file.text.find('x').unwrap();
-        assert_eq!(position(&file, x, Encoding::Utf16), Position::new(1, 7));
-        assert_eq!(position(&file, x, Encoding::Utf8), Position::new(1, 10));
+        assert_eq!(position(&file, x, Encoding::Utf16), Position::new(1, 8));
+        assert_eq!(position(&file, x, Encoding::Utf8), Position::new(1, 11));
         for enc in [Encoding::Utf16, Encoding::Utf8] {
             let p = position(&file, x, enc);
             assert_eq!(offset(&file.text, p, enc), x);

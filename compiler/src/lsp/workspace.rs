@@ -327,12 +327,18 @@ mod tests {
     #[test]
     fn topology_files_are_told_from_other_toml() {
         assert!(looks_like_topology("[router.www]\nvrid = 1\n"));
-        assert!(looks_like_topology("# c\n  [[ virtual_server.x.real_server]]\n"));
-        assert!(looks_like_topology("host.web1.interface.eth0.segment = \"a\"\n"));
+        assert!(looks_like_topology(
+            "# c\n  [[ virtual_server.x.real_server]]\n"
+        ));
+        assert!(looks_like_topology(
+            "host.web1.interface.eth0.segment = \"a\"\n"
+        ));
         assert!(looks_like_topology("#:schema ../topology.schema.json\n"));
         assert!(looks_like_topology("cluster = { name = \"x\" }\n"));
         assert!(!looks_like_topology("[package]\nname = \"vigil\"\n"));
-        assert!(!looks_like_topology("[workspace]\nmembers = [\"router\"]\n"));
+        assert!(!looks_like_topology(
+            "[workspace]\nmembers = [\"router\"]\n"
+        ));
         assert!(!looks_like_topology("routers = 1\nhostname = \"x\"\n"));
         assert!(!looks_like_topology(""));
     }

@@ -151,13 +151,19 @@ impl Client {
         };
         if let Some(i) = self.backlog.iter().position(is_for) {
             let m = self.backlog.remove(i);
-            return m["params"]["diagnostics"].as_array().cloned().unwrap_or_default();
+            return m["params"]["diagnostics"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
         }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let m = self.next(deadline);
             if is_for(&m) {
-                return m["params"]["diagnostics"].as_array().cloned().unwrap_or_default();
+                return m["params"]["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
             }
             self.backlog.push(m);
         }
