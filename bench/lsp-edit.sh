@@ -6,7 +6,7 @@
 #
 # Builds the release `vigil`, `gen-topology` and `lsp-edit`, writes the
 # topology under target/bench/ and runs `lsp-edit` (bench/src/bin/lsp-edit.rs).
-# DEBOUNCE_MS=N overrides the server's debounce delay (default 15 ms).
+# DEBOUNCE_MS=N overrides the server's debounce delay (default 10 ms).
 set -euo pipefail
 
 HOSTS="${1:-1000}"

@@ -3,7 +3,7 @@
 //!
 //! Synchronous: one thread reads messages from `lsp-server`'s channel,
 //! keeps the open texts in a [`Workspace`], and after a change (once the
-//! client has been quiet for the debounce delay, 15 ms by default) checks
+//! client has been quiet for the debounce delay, 10 ms by default) checks
 //! the workspace with the same pipeline as `vigil check` and publishes the
 //! diagnostics of every file whose diagnostics changed (an empty list
 //! clears them). Requests (hover, definition, references, completion, code
@@ -35,7 +35,7 @@ use text::Encoding;
 use workspace::{Document, Workspace};
 
 /// The default quiet time between an edit and the check.
-pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(15);
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// Runs the server on stdin/stdout; the exit status.
 pub fn run() -> u8 {

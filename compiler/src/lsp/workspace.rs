@@ -218,6 +218,12 @@ impl Workspace {
         }
         sets.extend(alone);
         let mut used = BTreeSet::new();
+        // The previous check's model is thousands of allocations: free them
+        // on another thread, off the path to the next publication.
+        let previous = std::mem::take(&mut self.projects);
+        let _ = std::thread::Builder::new()
+            .name("vigil-lsp-drop".into())
+            .spawn(move || drop(previous));
         self.projects = sets
             .into_iter()
             .map(|paths| {
