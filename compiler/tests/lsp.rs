@@ -164,6 +164,22 @@ fn bad_input_gets_errors_not_a_crash() {
     client.shutdown();
 }
 
+#[test]
+fn exit_without_shutdown_and_garbage_on_the_wire_end_with_status_1() {
+    let (dir, _a, _b) = collision_workspace("vigil-lsp-exit");
+    let mut client = Client::start(&dir, json!({}));
+    client.notify("exit", Value::Null);
+    assert_eq!(client.finish().code(), Some(1));
+
+    let mut client = Client::start(&dir, json!({}));
+    client.send_raw(b"Content-Length: nope\r\n\r\n{}");
+    assert_eq!(client.finish().code(), Some(1));
+
+    let mut client = Client::start(&dir, json!({}));
+    client.send_raw(b"Content-Length: 5\r\n\r\n\xff\xfe{}}");
+    assert_eq!(client.finish().code(), Some(1));
+}
+
 /// The LSP position (UTF-16) of the `nth` occurrence of `needle`, plus `shift` bytes.
 fn pos_of(text: &str, needle: &str, nth: usize, shift: usize) -> Value {
     let at = text

@@ -222,7 +222,9 @@ fn run() -> Result<(), String> {
     let vigil = PathBuf::from(args.next().ok_or(USAGE)?);
     let topology = PathBuf::from(args.next().ok_or(USAGE)?);
     let edits: usize = match args.next() {
-        Some(n) => n.parse().map_err(|_| format!("EDITS must be a number\n{USAGE}"))?,
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("EDITS must be a number\n{USAGE}"))?,
         None => 40,
     };
     let text = std::fs::read_to_string(&topology)

@@ -753,6 +753,9 @@ fn arbitration_fixes(
     fixes
 }
 
+// `WorkspaceEdit::changes` is lsp-types' map keyed by `Uri`, whose parsed
+// form caches a value in a `Cell`; the key is never mutated here.
+#[allow(clippy::mutable_key_type)]
 fn quick_fix(
     uri: &lt::Uri,
     title: String,

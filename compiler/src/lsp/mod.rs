@@ -40,8 +40,10 @@ pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(10);
 /// Runs the server on stdin/stdout; the exit status.
 pub fn run() -> u8 {
     let (connection, io_threads) = Connection::stdio();
-    let status = match serve(&connection) {
-        Ok(()) => 0,
+    let mut status = match serve(&connection) {
+        Ok(true) => 0,
+        // `exit` without `shutdown`, or the input closed: the protocol's 1.
+        Ok(false) => 1,
         Err(e) => {
             eprintln!("vigil lsp: {e}");
             1
@@ -49,13 +51,16 @@ pub fn run() -> u8 {
     };
     drop(connection);
     if let Err(e) = io_threads.join() {
-        eprintln!("vigil lsp: {e}");
+        eprintln!("vigil lsp: cannot read the client's messages: {e}");
+        status = 1;
     }
     status
 }
 
-/// Serves one client over a connection until it says `exit`.
-pub fn serve(connection: &Connection) -> Result<(), String> {
+/// Serves one client over a connection until it says `exit`: `Ok(true)`
+/// after `shutdown` and `exit`, `Ok(false)` when the client left without
+/// `shutdown`.
+pub fn serve(connection: &Connection) -> Result<bool, String> {
     let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     let mut server = Server::new(connection);
     let params: lt::InitializeParams = match serde_json::from_value(params) {
@@ -81,7 +86,6 @@ struct Server<'a> {
     due: Option<Instant>,
     /// What was last published, by URI.
     published: HashMap<String, Vec<lt::Diagnostic>>,
-    shutting_down: bool,
 }
 
 impl<'a> Server<'a> {
@@ -93,7 +97,6 @@ impl<'a> Server<'a> {
             debounce: DEFAULT_DEBOUNCE,
             due: None,
             published: HashMap::new(),
-            shutting_down: false,
         }
     }
 
@@ -172,7 +175,7 @@ impl<'a> Server<'a> {
         }
     }
 
-    fn main_loop(&mut self) -> Result<(), String> {
+    fn main_loop(&mut self) -> Result<bool, String> {
         loop {
             let message = match self.due {
                 Some(due) => {
@@ -180,12 +183,12 @@ impl<'a> Server<'a> {
                     match self.connection.receiver.recv_timeout(wait) {
                         Ok(m) => Some(m),
                         Err(e) if e.is_timeout() => None,
-                        Err(_) => return Ok(()),
+                        Err(_) => return Ok(false),
                     }
                 }
                 None => match self.connection.receiver.recv() {
                     Ok(m) => Some(m),
-                    Err(_) => return Ok(()),
+                    Err(_) => return Ok(false),
                 },
             };
             let Some(message) = message else {
@@ -194,19 +197,12 @@ impl<'a> Server<'a> {
             };
             match message {
                 Message::Request(request) => {
-                    if self.shutting_down || request.method == "shutdown" {
-                        match self.connection.handle_shutdown(&request) {
-                            Ok(true) => return Ok(()),
-                            Ok(false) => {
-                                self.reply(Response::new_err(
-                                    request.id,
-                                    ErrorCode::InvalidRequest as i32,
-                                    "the server is shutting down".into(),
-                                ));
-                            }
-                            Err(e) => return Err(e.to_string()),
-                        }
-                        continue;
+                    if request.method == "shutdown" {
+                        // Answers, then waits for `exit`.
+                        return match self.connection.handle_shutdown(&request) {
+                            Ok(_) => Ok(true),
+                            Err(e) => Err(e.to_string()),
+                        };
                     }
                     if self.due.is_some() {
                         self.check_and_publish();
@@ -216,7 +212,7 @@ impl<'a> Server<'a> {
                 }
                 Message::Notification(n) => {
                     if n.method == "exit" {
-                        return Ok(());
+                        return Ok(false);
                     }
                     self.handle_notification(n);
                 }

@@ -202,6 +202,31 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Writes raw bytes to the server.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        let _ = stdin.write_all(bytes);
+        let _ = stdin.flush();
+    }
+
+    /// Closes the server's input and returns its exit status.
+    pub fn finish(mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("vigil lsp did not exit");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
