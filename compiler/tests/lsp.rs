@@ -468,3 +468,50 @@ fn code_actions_fix_collisions_ties_and_missing_arbitration() {
     assert_eq!(codes, ["V0302"]);
     client.shutdown();
 }
+
+#[test]
+fn sync_groups_virtual_servers_and_heartbeat_paths_are_names_too() {
+    let (dir, a, b) = collision_workspace("vigil-lsp-more-names");
+    let c = dir.join("c.toml");
+    let c_text = "[segment.back]\nsubnets = [\"10.30.0.0/24\"]\n\n\
+                  [router.www]\nheartbeat_paths = [\"back\"]\n\n\
+                  [sync_group.pair]\nrouters = [\"www\", \"api\"]\n\n\
+                  [virtual_server.web]\nrouter = \"www\"\n";
+    std::fs::write(&c, c_text).unwrap();
+    let mut client = Client::start(&dir, json!({ "debounceMs": 0 }));
+    client.open(&c);
+    // A sync group's entry → the router's definition in b.toml (a dotted key).
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&c, pos_of(c_text, "\"api\"", 0, 2)),
+    );
+    assert_eq!(d, json!([{ "uri": uri(&b), "range": range(1, 7, 10) }]));
+    // A heartbeat path → the segment, in the same file.
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&c, pos_of(c_text, "\"back\"", 0, 1)),
+    );
+    assert_eq!(d, json!([{ "uri": uri(&c), "range": range(0, 9, 13) }]));
+    // Router `www`: defined in a.toml and c.toml; referenced by the sync
+    // group and the virtual server.
+    let d = client.request(
+        "textDocument/definition",
+        text_position(&c, pos_of(c_text, "router = \"www\"", 0, 11)),
+    );
+    assert_eq!(
+        d,
+        json!([{ "uri": uri(&a), "range": range(12, 8, 11) },
+               { "uri": uri(&c), "range": range(3, 8, 11) }])
+    );
+    let r = client.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri(&c) }, "position": pos_of(c_text, "www", 0, 0),
+                "context": { "includeDeclaration": false } }),
+    );
+    assert_eq!(
+        r,
+        json!([{ "uri": uri(&c), "range": range(7, 12, 15) },
+               { "uri": uri(&c), "range": range(10, 10, 13) }])
+    );
+    client.shutdown();
+}
