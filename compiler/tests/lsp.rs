@@ -515,3 +515,73 @@ fn sync_groups_virtual_servers_and_heartbeat_paths_are_names_too() {
     );
     client.shutdown();
 }
+
+/// Every example, broken ones included, opened at once (each on its own:
+/// they are not one topology) and asked for hover, definition, references,
+/// completion and code actions at positions all over every line: the
+/// server answers every request and never stops.
+#[test]
+fn requests_anywhere_in_every_example_get_answers() {
+    let dir = temp_dir("vigil-lsp-everywhere");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut files = Vec::new();
+    for sub in ["", "broken"] {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(examples.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        entries.sort();
+        files.extend(entries);
+    }
+    assert!(files.len() >= 10, "{files:?}");
+    // Only one file is the workspace's topology; the others are opened
+    // from outside it and checked alone.
+    let mut client = Client::start(&dir, json!({ "debounceMs": 0, "paths": [] }));
+    let mut requests = 0;
+    for file in &files {
+        client.open(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        for (line, content) in text.lines().enumerate() {
+            let width = content.encode_utf16().count() as u64;
+            for character in [1, width / 2, width.saturating_sub(2), width + 5] {
+                let position = json!({ "line": line, "character": character });
+                let at = json!({ "textDocument": { "uri": uri(file) }, "position": position });
+                for method in [
+                    "textDocument/hover",
+                    "textDocument/definition",
+                    "textDocument/completion",
+                ] {
+                    let r = client.request_raw(method, at.clone());
+                    assert!(
+                        r.get("error").is_none(),
+                        "{method} {file:?} {position}: {r}"
+                    );
+                    requests += 1;
+                }
+                let r = client.request_raw(
+                    "textDocument/references",
+                    json!({ "textDocument": { "uri": uri(file) }, "position": position,
+                            "context": { "includeDeclaration": true } }),
+                );
+                assert!(r.get("error").is_none(), "{r}");
+            }
+            let r = client.request_raw(
+                "textDocument/codeAction",
+                json!({ "textDocument": { "uri": uri(file) }, "range": range(line as u64, 0, 999),
+                        "context": { "diagnostics": [] } }),
+            );
+            assert!(r.get("error").is_none(), "{r}");
+        }
+    }
+    assert!(requests > 1000, "{requests}");
+    // Every broken example has its diagnostic published.
+    for file in files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains("/broken/"))
+    {
+        let d = client.diagnostics_for(&uri(file));
+        assert!(!d.is_empty(), "no diagnostics for {file:?}");
+    }
+    client.shutdown();
+}

@@ -260,8 +260,7 @@ fn type_summary(node: &Value) -> String {
 /// The hover text: the key's documentation (or the name's), and the
 /// explanation of every diagnostic at the cursor.
 fn hover(at: &At<'_>, encoding: Encoding) -> Option<lt::Hover> {
-    let scan = syntax::scan(&at.source.text);
-    let item = syntax::item_at(&scan.items, at.offset);
+    let item = syntax::item_at(file_items(at), at.offset);
     let mut parts = Vec::new();
     let mut range = None;
     if let Some(item) = item {
@@ -418,13 +417,24 @@ fn reference_of(item: &Item) -> Option<(NameKind, String, bool)> {
     }
 }
 
-/// Every item of a project's files, by file.
-fn project_items(project: &Project) -> Vec<(FileId, Vec<Item>)> {
-    project
-        .sources
-        .files()
-        .map(|(id, f)| (id, syntax::scan(&f.text).items))
-        .collect()
+/// Every item of a project's files, by file (scanned once per check, at
+/// the first request that needs them).
+fn project_items(project: &Project) -> &[(FileId, Vec<Item>)] {
+    project.items.get_or_init(|| {
+        project
+            .sources
+            .files()
+            .map(|(id, f)| (id, syntax::scan(&f.text).items))
+            .collect()
+    })
+}
+
+/// The items of the request's file.
+fn file_items<'a>(at: &At<'a>) -> &'a [Item] {
+    project_items(at.project)
+        .iter()
+        .find(|(file, _)| *file == at.file)
+        .map_or(&[], |(_, items)| items.as_slice())
 }
 
 /// The definitions of a name: the first key that defines it in each file.
@@ -432,10 +442,10 @@ fn definitions(project: &Project, kind: NameKind, name: &str) -> Vec<(FileId, It
     let mut out = Vec::new();
     for (file, items) in project_items(project) {
         if let Some(item) = items
-            .into_iter()
+            .iter()
             .find(|i| reference_of(i).is_some_and(|(k, n, def)| def && k == kind && n == name))
         {
-            out.push((file, item));
+            out.push((*file, item.clone()));
         }
     }
     out
@@ -444,9 +454,9 @@ fn definitions(project: &Project, kind: NameKind, name: &str) -> Vec<(FileId, It
 /// The names defined in a project, of one kind, sorted and unique.
 fn defined_names(project: &Project, kind: NameKind) -> Vec<String> {
     let mut names: Vec<String> = project_items(project)
-        .into_iter()
+        .iter()
         .flat_map(|(_, items)| items)
-        .filter_map(|i| reference_of(&i).filter(|(k, _, def)| *def && *k == kind))
+        .filter_map(|i| reference_of(i).filter(|(k, _, def)| *def && *k == kind))
         .map(|(_, n, _)| n)
         .collect();
     names.sort();
@@ -491,8 +501,7 @@ fn names(
     include_definitions: bool,
     references: bool,
 ) -> Vec<lt::Location> {
-    let scan = syntax::scan(&at.source.text);
-    let Some((kind, name, _)) = syntax::item_at(&scan.items, at.offset).and_then(reference_of)
+    let Some((kind, name, _)) = syntax::item_at(file_items(at), at.offset).and_then(reference_of)
     else {
         return Vec::new();
     };
@@ -505,8 +514,8 @@ fn names(
     if references {
         for (file, items) in project_items(at.project) {
             for item in items {
-                if reference_of(&item).is_some_and(|(k, n, def)| !def && k == kind && n == name) {
-                    out.extend(location(workspace, at.project, file, &item, encoding));
+                if reference_of(item).is_some_and(|(k, n, def)| !def && k == kind && n == name) {
+                    out.extend(location(workspace, at.project, *file, item, encoding));
                 }
             }
         }

@@ -19,7 +19,7 @@
 
 mod convert;
 mod features;
-mod syntax;
+pub(crate) mod syntax;
 pub mod text;
 pub mod workspace;
 

@@ -68,6 +68,8 @@ pub struct Project {
     pub sources: SourceMap,
     pub cluster: Option<Cluster>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The files' keys and string values, for editor features.
+    pub items: std::sync::OnceLock<Vec<(FileId, Vec<super::syntax::Item>)>>,
 }
 
 impl Project {
@@ -275,6 +277,7 @@ impl Workspace {
             sources: loaded.sources,
             cluster,
             diagnostics,
+            items: std::sync::OnceLock::new(),
         }
     }
 
