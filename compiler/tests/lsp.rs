@@ -585,3 +585,29 @@ fn requests_anywhere_in_every_example_get_answers() {
     }
     client.shutdown();
 }
+
+#[test]
+fn the_paths_setting_names_the_topology_and_unreadable_ones_are_logged() {
+    let (dir, a, b) = collision_workspace("vigil-lsp-paths");
+    let mut client = Client::start(
+        &dir,
+        json!({ "debounceMs": 0, "paths": ["a.toml", "missing.toml"] }),
+    );
+    client.open(&b);
+    // b.toml is not part of the topology: it is checked alone, so no
+    // collision with a.toml, but its own unknown hosts and segment.
+    let d = client.diagnostics_for(&uri(&b));
+    let codes: Vec<&str> = d.iter().map(|d| d["code"].as_str().unwrap()).collect();
+    assert!(!codes.contains(&"V0101"), "{codes:?}");
+    assert!(!codes.is_empty());
+    assert_eq!(client.diagnostics_for(&uri(&a)), Vec::<Value>::new());
+    // A log message says which configured file is missing.
+    let logged = client.backlog.iter().any(|m| {
+        m["method"] == "window/logMessage"
+            && m["params"]["message"]
+                .as_str()
+                .is_some_and(|t| t.contains("missing.toml"))
+    });
+    assert!(logged, "{:#?}", client.backlog);
+    client.shutdown();
+}

@@ -124,7 +124,7 @@ impl<'a> Server<'a> {
         if let Some(options) = &params.initialization_options {
             self.apply_settings(options);
         }
-        self.workspace.rescan();
+        self.rescan();
         self.due = Some(Instant::now());
         let capabilities = lt::ServerCapabilities {
             position_encoding: Some(lt::PositionEncodingKind::new(self.encoding.name())),
@@ -245,6 +245,18 @@ impl<'a> Server<'a> {
         );
     }
 
+    /// Reads the workspace's files from disk again, and says which of the
+    /// configured ones cannot be read.
+    fn rescan(&mut self) {
+        self.workspace.rescan();
+        for (path, message) in &self.workspace.unreadable {
+            self.log(format!(
+                "cannot read {}: {message}; the topology is checked without it",
+                path.display()
+            ));
+        }
+    }
+
     fn touched(&mut self) {
         self.due = Some(Instant::now() + self.debounce);
     }
@@ -296,7 +308,7 @@ impl<'a> Server<'a> {
                 }
             }
             "textDocument/didSave" | "workspace/didChangeWatchedFiles" => {
-                self.workspace.rescan();
+                self.rescan();
                 self.touched();
             }
             "workspace/didChangeConfiguration" => {
@@ -304,7 +316,7 @@ impl<'a> Server<'a> {
                     .extract::<lt::DidChangeConfigurationParams>("workspace/didChangeConfiguration")
                 {
                     self.apply_settings(&p.settings);
-                    self.workspace.rescan();
+                    self.rescan();
                     self.touched();
                 }
             }
@@ -316,9 +328,6 @@ impl<'a> Server<'a> {
     fn check_and_publish(&mut self) {
         self.due = None;
         self.workspace.check();
-        for (path, message) in &self.workspace.unreadable {
-            self.log(format!("cannot read {}: {message}", path.display()));
-        }
         let fresh = convert::diagnostics(&self.workspace, self.encoding);
         let mut stale: Vec<String> = self
             .published
