@@ -38,6 +38,9 @@ Usage:
   vigil lints                 list every lint
   vigil explain CODE|NAME     explain a lint (e.g. `vigil explain V0101`)
   vigil schema                print the topology JSON Schema
+  vigil lsp [--stdio]         serve editors as a Language Server on stdin/stdout
+                              (diagnostics, hover, definitions, completion;
+                              docs/editors.md)
   vigil --help | --version
 
 check exits 0 when clean, 1 on errors (or warnings with --deny warnings),
@@ -56,6 +59,7 @@ pub enum Command {
     Simulate(SimulateArgs),
     Lints,
     Explain(String),
+    Lsp,
     Schema,
     Help,
     Version,
@@ -83,6 +87,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             _ => Err("usage: vigil plan show HOST TOPOLOGY...".into()),
         },
         "lints" => no_more(rest, Command::Lints),
+        // `--stdio` is what most editors pass; stdio is the only transport.
+        "lsp" => match rest {
+            [] => Ok(Command::Lsp),
+            [flag] if flag == "--stdio" => Ok(Command::Lsp),
+            [arg, ..] => Err(format!("unexpected argument `{arg}`")),
+        },
         "schema" => no_more(rest, Command::Schema),
         "explain" => match rest {
             [key] => Ok(Command::Explain(key.clone())),
@@ -322,6 +332,7 @@ pub fn main(args: &[String]) -> u8 {
         Command::Lints => commands::lints::run(),
         Command::Explain(key) => commands::explain::run(&key),
         Command::Schema => commands::schema::run(),
+        Command::Lsp => crate::lsp::run(),
         Command::Help => {
             print!("{USAGE}");
             0

@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod keepalived;
 pub mod lints;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod names;
 pub mod pipeline;

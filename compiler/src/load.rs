@@ -217,39 +217,79 @@ fn expand(path: &Path) -> (Vec<PathBuf>, Vec<IoFailure>) {
     (files, failures)
 }
 
-impl Loaded {
-    /// Adds one file from memory (tests, stdin, other front ends).
-    pub fn add_bytes(&mut self, name: &str, bytes: Vec<u8>) {
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
+/// One file decoded and parsed on its own, before it joins a [`Loaded`]
+/// set: front ends that keep files between checks (the language server)
+/// parse only the files that changed. Its diagnostic points at `FileId(0)`
+/// until [`Loaded::push`] gives it its place.
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub name: String,
+    /// The text (lossily decoded when it was not UTF-8).
+    pub text: String,
+    pub outcome: Result<Topology, Box<Diagnostic>>,
+}
+
+impl ParsedFile {
+    /// Decodes and parses one file's bytes.
+    pub fn parse_bytes(name: &str, bytes: Vec<u8>) -> ParsedFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => ParsedFile::parse_text(name, text),
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let file = self.sources.add(name, text);
                 // The lossy text keeps offsets exact up to the first bad
                 // byte, which becomes one U+FFFD (3 bytes) there.
-                self.diagnostics.push(
-                    LoadError::InvalidUtf8
-                        .at(
-                            Span::new(file, at..at + '\u{FFFD}'.len_utf8()),
-                            format!("{name} is not valid UTF-8 (first bad byte at offset {at})"),
-                        )
+                let diagnostic = LoadError::InvalidUtf8
+                    .at(
+                        Span::new(FileId(0), at..at + '\u{FFFD}'.len_utf8()),
+                        format!("{name} is not valid UTF-8 (first bad byte at offset {at})"),
+                    )
                     .label("this byte is not UTF-8")
-                    .help("TOML files must be UTF-8; re-encode the file, e.g. `iconv -f latin1 -t utf-8`"),
-                );
-                return;
+                    .help("TOML files must be UTF-8; re-encode the file, e.g. `iconv -f latin1 -t utf-8`");
+                ParsedFile {
+                    name: name.to_string(),
+                    text,
+                    outcome: Err(Box::new(diagnostic)),
+                }
             }
-        };
-        let file = self.sources.add(name, text);
-        let text = &self.sources.file(file).text;
-        match parse(file, text) {
+        }
+    }
+
+    /// Parses one file's text.
+    pub fn parse_text(name: &str, text: String) -> ParsedFile {
+        let outcome = parse(FileId(0), &text);
+        ParsedFile {
+            name: name.to_string(),
+            text,
+            outcome,
+        }
+    }
+}
+
+impl Loaded {
+    /// Adds one file from memory (tests, stdin, other front ends).
+    pub fn add_bytes(&mut self, name: &str, bytes: Vec<u8>) {
+        self.push(ParsedFile::parse_bytes(name, bytes));
+    }
+
+    /// Adds a file parsed on its own; returns its id.
+    pub fn push(&mut self, parsed: ParsedFile) -> FileId {
+        let file = self.sources.add(parsed.name, parsed.text);
+        match parsed.outcome {
             Ok(topology) => self.files.push(LoadedFile {
                 file,
                 topology,
                 layout: Vec::new(),
             }),
-            Err(diagnostic) => self.diagnostics.push(*diagnostic),
+            Err(mut diagnostic) => {
+                diagnostic.primary.span.file = file;
+                for label in &mut diagnostic.secondary {
+                    label.span.file = file;
+                }
+                self.diagnostics.push(*diagnostic);
+            }
         }
+        file
     }
 
     /// Whether loading found anything that stops the check.

@@ -39,23 +39,28 @@ pub fn analyse_paths(paths: &[PathBuf]) -> Analysis {
 
 /// Checks files already read (tests, other front ends).
 pub fn analyse(mut loaded: Loaded) -> Analysis {
-    if loaded.failed() {
-        crate::diagnostic::normalize(&mut loaded.diagnostics);
-        return Analysis {
-            sources: loaded.sources,
-            cluster: None,
-            diagnostics: loaded.diagnostics,
-            io_failures: loaded.io_failures,
-        };
-    }
-    let cluster = crate::resolve::resolve(&loaded.files);
-    let diagnostics = crate::lints::run(&cluster);
+    let (cluster, diagnostics) = check_loaded(&mut loaded);
     Analysis {
         sources: loaded.sources,
-        cluster: Some(cluster),
+        cluster,
         diagnostics,
         io_failures: loaded.io_failures,
     }
+}
+
+/// Resolves and lints loaded files, leaving them in `loaded` (the language
+/// server keeps them for the next check). When a file failed to load, the
+/// load diagnostics (taken out of `loaded`), sorted, and no cluster: lints
+/// do not run on a partial topology.
+pub fn check_loaded(loaded: &mut Loaded) -> (Option<Cluster>, Vec<Diagnostic>) {
+    if loaded.failed() {
+        let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+        crate::diagnostic::normalize(&mut diagnostics);
+        return (None, diagnostics);
+    }
+    let cluster = crate::resolve::resolve(&loaded.files);
+    let diagnostics = crate::lints::run(&cluster);
+    (Some(cluster), diagnostics)
 }
 
 /// Checks in-memory files `(name, text)`.
