@@ -180,6 +180,8 @@ pub struct Host {
     /// Default `vigild`.
     pub runtime: Setting<RuntimeKind>,
     pub description: Option<At<String>>,
+    /// `[host.NAME.metrics] listen`: where `vigild` serves Prometheus metrics.
+    pub metrics_listen: Option<At<std::net::SocketAddr>>,
 }
 
 impl Host {

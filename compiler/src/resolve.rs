@@ -210,6 +210,7 @@ impl Cx {
                 .collect(),
             runtime: self.setting(&host.runtime, RuntimeKind::Vigild),
             description: self.opt(&host.description),
+            metrics_listen: host.metrics.as_ref().map(|m| self.at(&m.value.listen)),
         }
     }
 

@@ -46,6 +46,19 @@ pub struct Plan {
     pub sync_groups: Vec<PlanSyncGroup>,
     /// Virtual servers this host directs, by name.
     pub virtual_servers: Vec<PlanVirtualServer>,
+    /// The Prometheus metrics listener; absent: no listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<PlanMetrics>,
+}
+
+/// `vigild`'s HTTP listener for Prometheus (`GET /metrics`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanMetrics {
+    /// Address and port to listen on (`"127.0.0.1:9650"`, `"[::1]:9650"`).
+    #[cfg_attr(feature = "json-schema", schemars(with = "String"))]
+    pub listen: std::net::SocketAddr,
 }
 
 /// Address family.

@@ -101,6 +101,19 @@ pub struct Host {
     /// Free text.
     #[serde(default)]
     pub description: Option<Sp<String>>,
+    /// Prometheus metrics served by `vigild` over HTTP. Default: none.
+    #[serde(default)]
+    pub metrics: Option<Sp<HostMetrics>>,
+}
+
+/// Where `vigild` serves its Prometheus metrics.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostMetrics {
+    /// Address and port of the HTTP listener (`"127.0.0.1:9650"`,
+    /// `"[::1]:9650"`, `"0.0.0.0:9650"`); `GET /metrics` answers.
+    #[schemars(with = "String")]
+    pub listen: Sp<std::net::SocketAddr>,
 }
 
 /// The VRRP daemon of a host.

@@ -13,6 +13,7 @@
 //! * `V07xx` unicast
 //! * `V08xx` references between objects (members, interfaces, segments, sync groups)
 //! * `V09xx` virtual servers and health checks
+//! * `V10xx` host services (the metrics listener)
 
 use crate::diagnostic::{Diagnostic, Severity, normalize};
 use crate::model::Cluster;
@@ -44,6 +45,8 @@ pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
 pub mod ipv6_requires_v3;
 pub mod lvs_number_out_of_range;
+pub mod metrics_listen_not_local;
+pub mod metrics_port_clash;
 pub mod member_interface_unresolved;
 pub mod member_without_address;
 pub mod missing_arbitration;
@@ -187,6 +190,8 @@ pub static ALL: &[&Lint] = &[
     &body_sha256_malformed::LINT,
     &dr_real_server_off_segment::LINT,
     &lvs_number_out_of_range::LINT,
+    &metrics_listen_not_local::LINT,
+    &metrics_port_clash::LINT,
 ];
 
 /// Runs every lint; diagnostics sorted by position.

@@ -356,6 +356,7 @@ impl Cluster {
                 .map(|(name, routers)| PlanSyncGroup { name, routers })
                 .collect(),
             virtual_servers,
+            metrics: None,
         }
     }
 
