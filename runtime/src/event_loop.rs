@@ -32,6 +32,7 @@ use serde_json::json;
 use vigil_schema::plan::Family;
 
 use crate::control::ControlServer;
+use crate::metrics::http::MetricsServer;
 use crate::health::executor::HealthIo;
 use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
@@ -56,10 +57,13 @@ mod tokens {
     pub const SIGNALS: Token = Token(0);
     pub const LINKS: Token = Token(1);
     pub const CONTROL: Token = Token(2);
+    pub const METRICS: Token = Token(3);
     /// VRRP and ICMP sockets (the shell's own table).
     pub const FIRST_SOCKET: usize = 16;
     /// Status-socket connections.
     pub const FIRST_CONTROL_CLIENT: usize = 1 << 22;
+    /// Metrics connections (`metrics::http::MAX_CONNECTIONS` of them).
+    pub const FIRST_METRICS_CLIENT: usize = 1 << 23;
     /// Health probes.
     pub const FIRST_PROBE: usize = 1 << 24;
 }
@@ -134,6 +138,11 @@ pub struct Daemon {
     proc_ids: HashMap<RunnerId, ProcId>,
     health: Option<HealthIo>,
     control: Option<ControlServer>,
+    metrics: Option<MetricsServer>,
+    /// Where the metrics listener was asked to listen (bound or not).
+    metrics_listen: Option<std::net::SocketAddr>,
+    /// Unix time of the start, in seconds.
+    start_time_s: f64,
     plan_path: PathBuf,
     host: String,
     ledger_file: PathBuf,
@@ -204,6 +213,11 @@ impl Daemon {
             proc_ids: HashMap::new(),
             health,
             control: None,
+            metrics: None,
+            metrics_listen: None,
+            start_time_s: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             plan_path: plan_path.to_path_buf(),
             host: host.to_string(),
             ledger_file: ledger_path(state_dir, host),
@@ -225,6 +239,7 @@ impl Daemon {
                        "conn_tab_size": info.conn_tab_size}),
             );
         }
+        d.listen_metrics();
         let (links, addresses) = d.read_interfaces();
         let ledger = d.read_ledger();
         d.feed(Event::Start {
@@ -687,6 +702,7 @@ impl Daemon {
             self.node.next_deadline(),
             self.procs.next_deadline(),
             self.control.as_ref().and_then(ControlServer::next_deadline),
+            self.metrics.as_ref().and_then(MetricsServer::next_deadline),
             self.health.as_ref().and_then(HealthIo::next_deadline),
         ]
         .into_iter()
@@ -723,6 +739,7 @@ impl Daemon {
                     }
                     tokens::LINKS => self.on_link_events(),
                     t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
+                    t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
                     t if self.health.as_ref().is_some_and(|h| h.owns(t)) => {
                         let now = self.now();
                         let registry = self.poll.registry();
@@ -762,6 +779,9 @@ impl Daemon {
         }
         if let Some(c) = self.control.as_mut() {
             c.poll(self.poll.registry(), now);
+        }
+        if let Some(m) = self.metrics.as_mut() {
+            m.poll(self.poll.registry(), now);
         }
         if self.node.next_deadline().is_some_and(|at| at <= self.now()) {
             self.feed(Event::Tick);
@@ -954,6 +974,7 @@ impl Daemon {
                     plan: Box::new(new.plan),
                     passwords: new.passwords,
                 });
+                self.listen_metrics();
             }
             Err(e) => self.feed(Event::ReloadFailed {
                 error: e.to_string(),
@@ -986,6 +1007,88 @@ impl Daemon {
                 "error",
                 json!({"what": "status socket", "path": path.display().to_string(), "error": e.to_string()}),
             ),
+        }
+    }
+
+    /// Binds the plan's metrics listener, or moves it when a reload
+    /// changed the address. A bind failure is logged; the daemon runs on.
+    fn listen_metrics(&mut self) {
+        let wanted = self.node.plan().metrics.as_ref().map(|m| m.listen);
+        if wanted == self.metrics_listen && (wanted.is_none() || self.metrics.is_some()) {
+            return;
+        }
+        if let Some(mut old) = self.metrics.take() {
+            old.close(self.poll.registry());
+        }
+        self.metrics_listen = wanted;
+        let Some(addr) = wanted else {
+            return;
+        };
+        match MetricsServer::bind(
+            addr,
+            self.poll.registry(),
+            tokens::METRICS,
+            tokens::FIRST_METRICS_CLIENT,
+        ) {
+            Ok(m) => {
+                self.log(
+                    "metrics_listener",
+                    json!({"listen": m.local_addr().to_string()}),
+                );
+                self.metrics = Some(m);
+            }
+            Err(e) => {
+                self.counters.socket_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "metrics listener", "listen": addr.to_string(), "error": e.to_string(),
+                           "effect": "no metrics until a reload or restart binds it"}),
+                );
+            }
+        }
+    }
+
+    /// The Prometheus exposition of the daemon now.
+    pub fn render_metrics(&self, out: &mut String) {
+        let http = self
+            .metrics
+            .as_ref()
+            .map(|m| m.counters.clone())
+            .unwrap_or_default();
+        crate::metrics::render(
+            out,
+            &crate::metrics::Inputs {
+                node: &self.node,
+                shell: &self.counters,
+                health: self.health.as_ref().map(|h| &h.counters),
+                http: &http,
+                start_time_s: self.start_time_s,
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        );
+    }
+
+    fn on_metrics(&mut self, token: Token) {
+        let now = self.now();
+        let node = &self.node;
+        let shell = &self.counters;
+        let health = self.health.as_ref().map(|h| &h.counters);
+        let start_time_s = self.start_time_s;
+        let registry = self.poll.registry();
+        if let Some(m) = self.metrics.as_mut() {
+            m.on_ready(token, registry, now, &mut |out, http| {
+                crate::metrics::render(
+                    out,
+                    &crate::metrics::Inputs {
+                        node,
+                        shell,
+                        health,
+                        http,
+                        start_time_s,
+                        version: env!("CARGO_PKG_VERSION"),
+                    },
+                )
+            });
         }
     }
 

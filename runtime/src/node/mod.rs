@@ -186,6 +186,21 @@ impl Node {
         &self.plan
     }
 
+    /// The routers, in plan order.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// The director core, when the plan has virtual servers.
+    pub fn director(&self) -> Option<&DirectorCore> {
+        self.director.as_ref()
+    }
+
+    /// Counters of packets no router could take.
+    pub fn unattributed(&self) -> &Stats {
+        &self.unattributed
+    }
+
     pub fn plan_hash(&self) -> &str {
         &self.plan.topology_hash
     }
@@ -788,6 +803,7 @@ impl Node {
                 let Some(m) = self.members.get_mut(&id) else {
                     return;
                 };
+                m.counters.transitions[member::state_index(*to)][reason.index()] += 1;
                 let runs = hooks_for(
                     &m.plan.notify,
                     &m.plan,
@@ -1408,6 +1424,12 @@ impl Node {
     fn tick(&mut self) {
         let now = self.now;
         while let Some((id, kind)) = self.timers.pop_due(now) {
+            if kind == crate::vrrp::TimerKind::MasterDown
+                && let Some(m) = self.members.get_mut(&id)
+                && m.state() == State::Backup
+            {
+                m.counters.master_down_expiries += 1;
+            }
             self.feed(id, Input::Timer { kind });
             self.drain();
         }
