@@ -32,10 +32,10 @@ use serde_json::json;
 use vigil_schema::plan::Family;
 
 use crate::control::ControlServer;
-use crate::metrics::http::MetricsServer;
 use crate::health::executor::HealthIo;
 use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
+use crate::metrics::http::MetricsServer;
 use crate::net::arp_socket::ArpSocket;
 use crate::net::icmp_socket::IcmpSocket;
 use crate::net::na_socket::NaSocket;

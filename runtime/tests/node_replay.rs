@@ -382,7 +382,11 @@ fn metrics_of_replayed_nodes() {
         // A second scrape reuses the buffer.
         let cap = text.capacity();
         render(&mut text, &inputs);
-        assert_eq!(text.capacity(), cap, "{case}: the buffer grew on a second render");
+        assert_eq!(
+            text.capacity(),
+            cap,
+            "{case}: the buffer grew on a second render"
+        );
 
         let mut typed = BTreeSet::new();
         let mut closed = BTreeSet::new();
@@ -401,7 +405,10 @@ fn metrics_of_replayed_nodes() {
             let name = line.split(['{', ' ']).next().unwrap();
             assert_eq!(name, current, "{case}: sample outside its family: {line}");
             let key = line.rsplit_once(' ').unwrap().0;
-            assert!(series.insert(key.to_string()), "{case}: duplicate series {key}");
+            assert!(
+                series.insert(key.to_string()),
+                "{case}: duplicate series {key}"
+            );
         }
         if promtool {
             use std::io::Write;
@@ -412,7 +419,12 @@ fn metrics_of_replayed_nodes() {
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
             let out = child.wait_with_output().unwrap();
             assert!(
                 out.status.success(),
@@ -427,25 +439,35 @@ fn metrics_of_replayed_nodes() {
     assert!(t.contains("vigil_plan_info{host="), "{t}");
     assert_eq!(sample(t, "vigil_start_time_seconds"), Some(1_700_000_000.5));
     assert!(
-        t.lines().any(|l| l.starts_with("vigil_router_transitions_total{")
-            && l.contains("reason=\"fault\"")),
+        t.lines()
+            .any(|l| l.starts_with("vigil_router_transitions_total{")
+                && l.contains("reason=\"fault\"")),
         "a link loss moves the group to FAULT:\n{t}"
     );
     let t = &texts["09_arbitration_veto_and_isolation"];
     assert!(
-        t.lines().any(|l| l.starts_with("vigil_router_master_vetoed_total{") && !l.ends_with(" 0")),
+        t.lines()
+            .any(|l| l.starts_with("vigil_router_master_vetoed_total{") && !l.ends_with(" 0")),
         "{t}"
     );
     assert!(
-        t.lines().any(|l| l.starts_with("vigil_arbitration_probes_total{") && l.contains("result=\"lost\"") && !l.ends_with(" 0")),
+        t.lines()
+            .any(|l| l.starts_with("vigil_arbitration_probes_total{")
+                && l.contains("result=\"lost\"")
+                && !l.ends_with(" 0")),
         "{t}"
     );
     let t = &texts["10_required_fence_failure_then_success"];
     assert!(
-        t.lines().any(|l| l.starts_with("vigil_fence_runs_total{") && l.contains("result=\"failed\"") && l.ends_with(" 1")),
+        t.lines().any(|l| l.starts_with("vigil_fence_runs_total{")
+            && l.contains("result=\"failed\"")
+            && l.ends_with(" 1")),
         "{t}"
     );
     let t = &texts["11_ipvs_presence_follows_mastership"];
     assert!(t.contains("vigil_real_server_up{virtual_server="), "{t}");
-    assert!(t.contains("vigil_virtual_server_quorum{virtual_server="), "{t}");
+    assert!(
+        t.contains("vigil_virtual_server_quorum{virtual_server="),
+        "{t}"
+    );
 }

@@ -60,11 +60,10 @@ pub fn parse_request(head: &[u8]) -> Option<Request> {
         return (head.len() >= MAX_REQUEST).then_some(Request::TooLarge);
     };
     let head = &head[..end];
-    let line_end = head
-        .iter()
-        .position(|b| *b == b'\n')
-        .unwrap_or(head.len());
-    let line = head[..line_end].strip_suffix(b"\r").unwrap_or(&head[..line_end]);
+    let line_end = head.iter().position(|b| *b == b'\n').unwrap_or(head.len());
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
     let mut parts = line.split(|b| *b == b' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -210,7 +209,12 @@ impl MetricsServer {
     }
 
     /// Reads the request, answers it, writes what the socket takes.
-    fn progress(&mut self, i: usize, registry: &Registry, render: &mut dyn FnMut(&mut String, &HttpCounters)) {
+    fn progress(
+        &mut self,
+        i: usize,
+        registry: &Registry,
+        render: &mut dyn FnMut(&mut String, &HttpCounters),
+    ) {
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
@@ -410,7 +414,11 @@ mod tests {
     }
 
     /// Runs the server until every client thread is done.
-    fn serve(server: &mut MetricsServer, poll: &mut mio::Poll, clients: Vec<std::thread::JoinHandle<String>>) -> Vec<String> {
+    fn serve(
+        server: &mut MetricsServer,
+        poll: &mut mio::Poll,
+        clients: Vec<std::thread::JoinHandle<String>>,
+    ) -> Vec<String> {
         let mut events = mio::Events::with_capacity(16);
         let body_calls = std::cell::Cell::new(0);
         let mut render = |out: &mut String, _: &HttpCounters| {
@@ -420,7 +428,10 @@ mod tests {
         };
         let start = std::time::Instant::now();
         while clients.iter().any(|c| !c.is_finished()) {
-            assert!(start.elapsed() < Duration::from_secs(10), "clients never finished");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "clients never finished"
+            );
             poll.poll(&mut events, Some(Duration::from_millis(20)))
                 .unwrap();
             for e in events.iter() {
@@ -441,7 +452,11 @@ mod tests {
         )
         .unwrap();
         let addr = server.local_addr();
-        assert!(server.owns(Token(3)) && server.owns(Token(100)) && !server.owns(Token(100 + MAX_CONNECTIONS)));
+        assert!(
+            server.owns(Token(3))
+                && server.owns(Token(100))
+                && !server.owns(Token(100 + MAX_CONNECTIONS))
+        );
         let got = serve(
             &mut server,
             &mut poll,
@@ -452,13 +467,20 @@ mod tests {
             ],
         );
         let ok = got.iter().find(|g| g.starts_with("HTTP/1.1 200")).unwrap();
-        assert!(ok.contains("Content-Type: text/plain; version=0.0.4"), "{ok}");
+        assert!(
+            ok.contains("Content-Type: text/plain; version=0.0.4"),
+            "{ok}"
+        );
         assert!(ok.ends_with("\r\n\r\n# TYPE x gauge\nx 1\n"), "{ok}");
         assert!(ok.contains("Content-Length: 19\r\n"), "{ok}");
         assert!(got.iter().any(|g| g.starts_with("HTTP/1.1 404")));
         assert!(got.iter().any(|g| g.starts_with("HTTP/1.1 405")));
         assert_eq!(
-            (server.counters.ok, server.counters.not_found, server.counters.bad_method),
+            (
+                server.counters.ok,
+                server.counters.not_found,
+                server.counters.bad_method
+            ),
             (1, 1, 1)
         );
         assert_eq!(server.connections(), 0);
@@ -476,10 +498,16 @@ mod tests {
             .collect();
         let extra = get(addr, b"GET /metrics HTTP/1.1\r\n\r\n");
         let got = serve(&mut server, &mut poll, vec![extra]);
-        assert_eq!(got[0], "", "a connection beyond the bound is closed unanswered");
+        assert_eq!(
+            got[0], "",
+            "a connection beyond the bound is closed unanswered"
+        );
         assert_eq!(server.connections(), MAX_CONNECTIONS);
         assert!(server.counters.refused >= 1);
-        assert_eq!(server.next_deadline(), Some(Instant(0) + CONNECTION_TIMEOUT));
+        assert_eq!(
+            server.next_deadline(),
+            Some(Instant(0) + CONNECTION_TIMEOUT)
+        );
         server.poll(poll.registry(), Instant(0) + CONNECTION_TIMEOUT);
         assert_eq!(server.connections(), 0);
         assert_eq!(server.counters.timed_out, MAX_CONNECTIONS as u64);

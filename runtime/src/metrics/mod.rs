@@ -192,11 +192,9 @@ pub fn render(out: &mut String, i: &Inputs<'_>) {
     }
     type Field = fn(&Stats) -> u64;
     let per_router: [(&str, &str, Field); 6] = [
-        (
-            "vigil_router_adverts_sent_total",
-            "Adverts sent.",
-            |s| s.adverts_sent,
-        ),
+        ("vigil_router_adverts_sent_total", "Adverts sent.", |s| {
+            s.adverts_sent
+        }),
         (
             "vigil_router_adverts_received_total",
             "Valid adverts received, in any state.",
@@ -226,7 +224,12 @@ pub fn render(out: &mut String, i: &Inputs<'_>) {
     for (name, help, f) in per_router {
         family(out, name, "counter", help);
         for m in node.members() {
-            let _ = writeln!(out, "{name}{{router=\"{}\"}} {}", Esc(m.name()), f(m.router.stats()));
+            let _ = writeln!(
+                out,
+                "{name}{{router=\"{}\"}} {}",
+                Esc(m.name()),
+                f(m.router.stats())
+            );
         }
     }
     family(

@@ -424,8 +424,10 @@ impl DirectorCore {
     /// Every real server of the plan, with its health and check results.
     pub fn real_servers(&self) -> impl Iterator<Item = RealServerView<'_>> {
         self.vss.iter().enumerate().flat_map(move |(i, vs)| {
-            vs.real_servers.iter().enumerate().map(move |(j, r)| {
-                RealServerView {
+            vs.real_servers
+                .iter()
+                .enumerate()
+                .map(move |(j, r)| RealServerView {
                     virtual_server: vs,
                     address: r.address,
                     port: r.port,
@@ -436,8 +438,7 @@ impl DirectorCore {
                         .and_then(|c| c.get(j))
                         .copied()
                         .unwrap_or_default(),
-                }
-            })
+                })
         })
     }
 
@@ -652,7 +653,6 @@ fn health_log(event: &HealthEvent) -> Command {
     }
     Command::log("health", fields)
 }
-
 
 /// The check results for `new`: those of `old` for the real servers that
 /// stay (same virtual server name, address and port), zero for the others.

@@ -40,7 +40,12 @@ pub fn state_index(s: State) -> usize {
 }
 
 /// The states in [`state_index`] order.
-pub const STATES: [State; 4] = [State::Initialize, State::Backup, State::Master, State::Fault];
+pub const STATES: [State; 4] = [
+    State::Initialize,
+    State::Backup,
+    State::Master,
+    State::Fault,
+];
 
 /// A router and its guards.
 #[derive(Debug)]
