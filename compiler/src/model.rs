@@ -225,6 +225,8 @@ pub struct Router {
     /// Default true.
     pub accept: Setting<bool>,
     /// Default false.
+    pub vmac: Setting<bool>,
+    /// Default false.
     pub unicast: Setting<bool>,
     pub auth: Option<Auth>,
     pub arbitration: Option<Arbitration>,

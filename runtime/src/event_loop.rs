@@ -240,8 +240,29 @@ impl Daemon {
             );
         }
         d.listen_metrics();
-        let (links, addresses) = d.read_interfaces();
+        // The plan's virtual MAC interfaces exist before the routers start,
+        // so that a router does not start in FAULT for want of one.
+        let vmacs: Vec<(String, String, String)> = d
+            .node
+            .plan()
+            .routers
+            .iter()
+            .filter_map(|r| {
+                let v = r.vmac.as_ref()?;
+                Some((v.interface.clone(), r.interface.clone(), v.mac.clone()))
+            })
+            .collect();
+        for (interface, parent, mac) in vmacs {
+            d.ensure_vmac(&interface, &parent, &mac);
+        }
+        // Their creation (down, then up) is already in the link monitor;
+        // the links are read below as they are now.
+        let _ = d.links.drain();
         let ledger = d.read_ledger();
+        // Virtual MAC interfaces a previous run created are read too: the
+        // node removes those this plan no longer wants.
+        let extra: Vec<String> = ledger.as_ref().map(|l| l.vmacs.clone()).unwrap_or_default();
+        let (links, addresses) = d.read_interfaces(&extra);
         d.feed(Event::Start {
             links,
             addresses,
@@ -269,10 +290,12 @@ impl Daemon {
     }
 
     /// The plan's interfaces that exist now, and their addresses.
-    fn read_interfaces(&mut self) -> (Vec<Link>, Vec<Address>) {
+    fn read_interfaces(&mut self, extra: &[String]) -> (Vec<Link>, Vec<Address>) {
         let mut links = Vec::new();
         let mut addresses = Vec::new();
-        for name in self.node.interfaces() {
+        let mut names = self.node.interfaces();
+        names.extend(extra.iter().cloned());
+        for name in names {
             let Ok(info) = link::get_by_name(&mut self.nl, &name) else {
                 continue;
             };
@@ -556,6 +579,16 @@ impl Daemon {
                     }
                 };
             }
+            Command::CreateVmac {
+                interface,
+                parent,
+                mac,
+            } => {
+                if let Some(info) = self.ensure_vmac(&interface, &parent, &mac) {
+                    return vec![Event::Link(Self::to_link(&info))];
+                }
+            }
+            Command::DeleteVmac { interface, mac } => self.delete_vmac(&interface, &mac),
             Command::WriteLedger(ledger) => self.write_ledger(&ledger),
             Command::Log { event, fields } => self.log(&event, fields),
             Command::Ready => {
@@ -583,6 +616,117 @@ impl Daemon {
                 .registry()
                 .deregister(&mut SourceFd(&sock.as_raw_fd()));
             self.sources.remove(&token);
+        }
+    }
+
+    /// Creates (or reuses) a virtual MAC interface; logs and returns `None`
+    /// when that is not possible.
+    fn ensure_vmac(&mut self, name: &str, parent: &str, mac: &str) -> Option<LinkInfo> {
+        match self.try_vmac(name, parent, mac) {
+            Ok((info, reused)) => {
+                self.log(
+                    "vmac",
+                    json!({"interface": name, "parent": parent, "mac": mac, "ifindex": info.ifindex,
+                           "action": if reused { "reused" } else { "created" }}),
+                );
+                self.ifaces.insert(name.to_string(), info.clone());
+                Some(info)
+            }
+            Err(e) => {
+                self.counters.netlink_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "virtual MAC interface", "interface": name, "parent": parent, "mac": mac,
+                           "error": e, "effect": "the router stays in FAULT while it is missing"}),
+                );
+                None
+            }
+        }
+    }
+
+    fn try_vmac(
+        &mut self,
+        name: &str,
+        parent: &str,
+        mac: &str,
+    ) -> Result<(LinkInfo, bool), String> {
+        let hw = parse_mac(mac).ok_or_else(|| format!("bad MAC {mac}"))?;
+        let parent_info =
+            link::get_by_name(&mut self.nl, parent).map_err(|e| format!("parent {parent}: {e}"))?;
+        let reused = match link::get_by_name(&mut self.nl, name) {
+            Ok(existing) => {
+                let (kind, lower) =
+                    link::kind_and_parent(&mut self.nl, name).map_err(|e| e.to_string())?;
+                if existing.mac != hw || kind != "macvlan" || lower != Some(parent_info.ifindex) {
+                    return Err(format!(
+                        "{name} exists and is not a macvlan on {parent} with {mac} (kind {kind:?}); left alone"
+                    ));
+                }
+                true
+            }
+            Err(NlError::Kernel { errno, .. }) if errno == nix::libc::ENODEV => {
+                link::create_macvlan(&mut self.nl, name, parent_info.ifindex, hw)
+                    .map_err(|e| format!("create: {e}"))?;
+                false
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        // Only the macvlan answers ARP for its VIPs (the parent would too,
+        // with its own MAC), and the parent never asks with a VIP as the
+        // sender (its ARP requests for traffic sourced from a VIP would
+        // teach the neighbours the parent's MAC for it); an IPv4 virtual
+        // MAC sends nothing of its own (no IPv6 link-local, router
+        // solicitations or MLD from the backup).
+        let mut sysctls = vec![
+            (format!("net/ipv4/conf/{parent}/arp_ignore"), "1"),
+            (format!("net/ipv4/conf/{parent}/arp_announce"), "2"),
+            (format!("net/ipv4/conf/{name}/arp_ignore"), "1"),
+            (format!("net/ipv4/conf/{name}/arp_announce"), "2"),
+        ];
+        if hw[4] == 1 {
+            sysctls.push((format!("net/ipv6/conf/{name}/disable_ipv6"), "1"));
+        }
+        for (key, value) in sysctls {
+            let path = Path::new("/proc/sys").join(&key);
+            if let Err(e) = std::fs::write(&path, value)
+                && path.exists()
+            {
+                return Err(format!("{key} = {value}: {e}"));
+            }
+        }
+        let info = link::get_by_name(&mut self.nl, name).map_err(|e| e.to_string())?;
+        link::set_up(&mut self.nl, info.ifindex).map_err(|e| format!("set up: {e}"))?;
+        let info = link::get_by_name(&mut self.nl, name).map_err(|e| e.to_string())?;
+        Ok((info, reused))
+    }
+
+    /// Deletes a virtual MAC interface if it still carries `mac`.
+    fn delete_vmac(&mut self, name: &str, mac: &str) {
+        let Some(hw) = parse_mac(mac) else {
+            return;
+        };
+        let res = match link::get_by_name(&mut self.nl, name) {
+            Ok(info) if info.mac == hw => link::delete(&mut self.nl, info.ifindex).map(|()| true),
+            Ok(_) => Ok(false),
+            Err(NlError::Kernel { errno, .. }) if errno == nix::libc::ENODEV => Ok(false),
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(deleted) => {
+                if deleted {
+                    self.log(
+                        "vmac",
+                        json!({"interface": name, "mac": mac, "action": "deleted"}),
+                    );
+                }
+            }
+            Err(e) => {
+                self.counters.netlink_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "delete virtual MAC interface", "interface": name, "error": e.to_string()}),
+                );
+            }
         }
     }
 
@@ -1123,6 +1267,16 @@ impl Daemon {
     pub fn states(&self) -> Vec<(String, crate::vrrp::State)> {
         self.node.states()
     }
+}
+
+/// `00:00:5e:00:01:4d` as bytes.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split(':');
+    for b in &mut out {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// Tells systemd the daemon is ready, if it runs under `Type=notify`.

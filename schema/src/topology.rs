@@ -168,6 +168,12 @@ pub struct Router {
     /// `false` is RFC-strict and makes VIPs unpingable for services.
     #[serde(default)]
     pub accept: Option<Sp<bool>>,
+    /// Virtual MAC (RFC 5798 §7.3): the VIPs live on a macvlan with the MAC
+    /// 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID), which sends the
+    /// adverts and answers ARP, so a failover needs no ARP cache update.
+    /// Default false.
+    #[serde(default)]
+    pub vmac: Option<Sp<bool>>,
     /// Send adverts by unicast to the other members' addresses on the segment
     /// instead of multicast (for networks that drop multicast).
     #[serde(default)]

@@ -103,7 +103,8 @@ impl Member {
             .map(|f| FenceGate::new(f.required));
         let trackers = Trackers::new(&plan.trackers, plan.priority, now, &link_up);
         let faults = FaultSources {
-            link: !link_up(&plan.interface),
+            link: !link_up(&plan.interface)
+                || plan.vmac.as_ref().is_some_and(|v| !link_up(&v.interface)),
             ..FaultSources::default()
         };
         Member {
