@@ -685,6 +685,10 @@ impl Daemon {
         ];
         if hw[4] == 1 {
             sysctls.push((format!("net/ipv6/conf/{name}/disable_ipv6"), "1"));
+        } else {
+            // Every member's macvlan has the same MAC: no link-local of its
+            // own (it would be the same on every member and fail DAD).
+            sysctls.push((format!("net/ipv6/conf/{name}/addr_gen_mode"), "1"));
         }
         for (key, value) in sysctls {
             let path = Path::new("/proc/sys").join(&key);
