@@ -126,6 +126,7 @@ fn newer_lints() {
         "V0913/bad.toml",
         "V0914/bad.toml",
         "V0608/bad.toml",
+        "V0609/bad.toml",
         "V1001/bad.toml",
         "V1002/bad.toml",
     ] {

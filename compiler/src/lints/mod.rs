@@ -86,6 +86,7 @@ pub mod vip_outside_segment;
 pub mod vip_prefix_mismatch;
 pub mod virtual_server_address_not_vip;
 pub mod virtual_service_identity;
+pub mod vmac_ipv6_on_vigild;
 pub mod vmac_name_clash;
 pub mod vrid_collision;
 pub mod vrid_out_of_range;
@@ -167,6 +168,7 @@ pub static ALL: &[&Lint] = &[
     &ipv6_first_vip_not_link_local::LINT,
     &vip_prefix_mismatch::LINT,
     &vmac_name_clash::LINT,
+    &vmac_ipv6_on_vigild::LINT,
     &unicast_member_without_address::LINT,
     &unknown_member_host::LINT,
     &bad_member_interface::LINT,
