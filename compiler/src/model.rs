@@ -180,6 +180,8 @@ pub struct Host {
     /// Default `vigild`.
     pub runtime: Setting<RuntimeKind>,
     pub description: Option<At<String>>,
+    /// `[host.NAME.metrics] listen`: where `vigild` serves Prometheus metrics.
+    pub metrics_listen: Option<At<std::net::SocketAddr>>,
 }
 
 impl Host {
@@ -222,6 +224,8 @@ pub struct Router {
     pub preempt_delay: Option<At<Duration>>,
     /// Default true.
     pub accept: Setting<bool>,
+    /// Default false.
+    pub vmac: Setting<bool>,
     /// Default false.
     pub unicast: Setting<bool>,
     pub auth: Option<Auth>,

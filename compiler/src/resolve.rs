@@ -210,6 +210,7 @@ impl Cx<'_> {
                 .collect(),
             runtime: self.setting(&host.runtime, RuntimeKind::Vigild),
             description: self.opt(&host.description),
+            metrics_listen: host.metrics.as_ref().map(|m| self.at(&m.value.listen)),
         }
     }
 
@@ -255,6 +256,7 @@ impl Cx<'_> {
             new.preempt_delay,
         );
         m.setting("accept", &mut existing.accept, new.accept);
+        m.setting("vmac", &mut existing.vmac, new.vmac);
         m.setting("unicast", &mut existing.unicast, new.unicast);
         m.option(
             "accept_split_brain",
@@ -381,6 +383,7 @@ impl Cx<'_> {
             preempt: self.setting(&r.preempt, Preempt::Always),
             preempt_delay: self.opt(&r.preempt_delay),
             accept: self.setting(&r.accept, true),
+            vmac: self.setting(&r.vmac, false),
             unicast: self.setting(&r.unicast, false),
             auth: r.auth.as_ref().map(|a| Auth {
                 span: self.span(&a.span),

@@ -125,6 +125,10 @@ fn newer_lints() {
         "V0912/bad.toml",
         "V0913/bad.toml",
         "V0914/bad.toml",
+        "V0608/bad.toml",
+        "V0609/bad.toml",
+        "V1001/bad.toml",
+        "V1002/bad.toml",
     ] {
         let code = &fixture[..5];
         insta::assert_snapshot!(format!("lint_{code}"), human(fixture));

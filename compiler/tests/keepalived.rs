@@ -487,6 +487,42 @@ fn a_password_on_some_peers_only_is_a_conflict_at_the_instance_without() {
 }
 
 #[test]
+fn use_vmac_imports_as_vmac() {
+    let dir = std::env::temp_dir().join(format!("vigil-kad-vmac-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (host, prio, addr) in [("a", 150, "10.9.0.11"), ("b", 100, "10.9.0.12")] {
+        std::fs::write(
+            dir.join(format!("{host}.conf")),
+            format!(
+                "vrrp_instance VI_1 {{\n    interface eth0\n    use_vmac\n    virtual_router_id 7\n    priority {prio}\n    mcast_src_ip {addr}\n    virtual_ipaddress {{\n        10.9.0.100/24\n    }}\n}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let out = dir.join("t.toml");
+    let status = Command::new(VIGIL)
+        .arg("import")
+        .arg(&dir)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let toml = std::fs::read_to_string(&out).unwrap();
+    assert!(toml.contains("vmac = true"), "{toml}");
+    assert!(
+        !toml.contains("use_vmac"),
+        "reported as not carried:\n{toml}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_fixed_fleet_imports_into_a_clean_topology_with_named_segment() {
     let dir = std::env::temp_dir().join(format!("vigil-kad-import-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

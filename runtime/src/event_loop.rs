@@ -35,6 +35,7 @@ use crate::control::ControlServer;
 use crate::health::executor::HealthIo;
 use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
+use crate::metrics::http::MetricsServer;
 use crate::net::arp_socket::ArpSocket;
 use crate::net::icmp_socket::IcmpSocket;
 use crate::net::na_socket::NaSocket;
@@ -56,10 +57,13 @@ mod tokens {
     pub const SIGNALS: Token = Token(0);
     pub const LINKS: Token = Token(1);
     pub const CONTROL: Token = Token(2);
+    pub const METRICS: Token = Token(3);
     /// VRRP and ICMP sockets (the shell's own table).
     pub const FIRST_SOCKET: usize = 16;
     /// Status-socket connections.
     pub const FIRST_CONTROL_CLIENT: usize = 1 << 22;
+    /// Metrics connections (`metrics::http::MAX_CONNECTIONS` of them).
+    pub const FIRST_METRICS_CLIENT: usize = 1 << 23;
     /// Health probes.
     pub const FIRST_PROBE: usize = 1 << 24;
 }
@@ -134,6 +138,11 @@ pub struct Daemon {
     proc_ids: HashMap<RunnerId, ProcId>,
     health: Option<HealthIo>,
     control: Option<ControlServer>,
+    metrics: Option<MetricsServer>,
+    /// Where the metrics listener was asked to listen (bound or not).
+    metrics_listen: Option<std::net::SocketAddr>,
+    /// Unix time of the start, in seconds.
+    start_time_s: f64,
     plan_path: PathBuf,
     host: String,
     ledger_file: PathBuf,
@@ -204,6 +213,11 @@ impl Daemon {
             proc_ids: HashMap::new(),
             health,
             control: None,
+            metrics: None,
+            metrics_listen: None,
+            start_time_s: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
             plan_path: plan_path.to_path_buf(),
             host: host.to_string(),
             ledger_file: ledger_path(state_dir, host),
@@ -225,8 +239,30 @@ impl Daemon {
                        "conn_tab_size": info.conn_tab_size}),
             );
         }
-        let (links, addresses) = d.read_interfaces();
+        d.listen_metrics();
+        // The plan's virtual MAC interfaces exist before the routers start,
+        // so that a router does not start in FAULT for want of one.
+        let vmacs: Vec<(String, String, String)> = d
+            .node
+            .plan()
+            .routers
+            .iter()
+            .filter_map(|r| {
+                let v = r.vmac.as_ref()?;
+                Some((v.interface.clone(), r.interface.clone(), v.mac.clone()))
+            })
+            .collect();
+        for (interface, parent, mac) in vmacs {
+            d.ensure_vmac(&interface, &parent, &mac);
+        }
+        // Their creation (down, then up) is already in the link monitor;
+        // the links are read below as they are now.
+        let _ = d.links.drain();
         let ledger = d.read_ledger();
+        // Virtual MAC interfaces a previous run created are read too: the
+        // node removes those this plan no longer wants.
+        let extra: Vec<String> = ledger.as_ref().map(|l| l.vmacs.clone()).unwrap_or_default();
+        let (links, addresses) = d.read_interfaces(&extra);
         d.feed(Event::Start {
             links,
             addresses,
@@ -254,10 +290,12 @@ impl Daemon {
     }
 
     /// The plan's interfaces that exist now, and their addresses.
-    fn read_interfaces(&mut self) -> (Vec<Link>, Vec<Address>) {
+    fn read_interfaces(&mut self, extra: &[String]) -> (Vec<Link>, Vec<Address>) {
         let mut links = Vec::new();
         let mut addresses = Vec::new();
-        for name in self.node.interfaces() {
+        let mut names = self.node.interfaces();
+        names.extend(extra.iter().cloned());
+        for name in names {
             let Ok(info) = link::get_by_name(&mut self.nl, &name) else {
                 continue;
             };
@@ -541,6 +579,16 @@ impl Daemon {
                     }
                 };
             }
+            Command::CreateVmac {
+                interface,
+                parent,
+                mac,
+            } => {
+                if let Some(info) = self.ensure_vmac(&interface, &parent, &mac) {
+                    return vec![Event::Link(Self::to_link(&info))];
+                }
+            }
+            Command::DeleteVmac { interface, mac } => self.delete_vmac(&interface, &mac),
             Command::WriteLedger(ledger) => self.write_ledger(&ledger),
             Command::Log { event, fields } => self.log(&event, fields),
             Command::Ready => {
@@ -568,6 +616,121 @@ impl Daemon {
                 .registry()
                 .deregister(&mut SourceFd(&sock.as_raw_fd()));
             self.sources.remove(&token);
+        }
+    }
+
+    /// Creates (or reuses) a virtual MAC interface; logs and returns `None`
+    /// when that is not possible.
+    fn ensure_vmac(&mut self, name: &str, parent: &str, mac: &str) -> Option<LinkInfo> {
+        match self.try_vmac(name, parent, mac) {
+            Ok((info, reused)) => {
+                self.log(
+                    "vmac",
+                    json!({"interface": name, "parent": parent, "mac": mac, "ifindex": info.ifindex,
+                           "action": if reused { "reused" } else { "created" }}),
+                );
+                self.ifaces.insert(name.to_string(), info.clone());
+                Some(info)
+            }
+            Err(e) => {
+                self.counters.netlink_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "virtual MAC interface", "interface": name, "parent": parent, "mac": mac,
+                           "error": e, "effect": "the router stays in FAULT while it is missing"}),
+                );
+                None
+            }
+        }
+    }
+
+    fn try_vmac(
+        &mut self,
+        name: &str,
+        parent: &str,
+        mac: &str,
+    ) -> Result<(LinkInfo, bool), String> {
+        let hw = parse_mac(mac).ok_or_else(|| format!("bad MAC {mac}"))?;
+        let parent_info =
+            link::get_by_name(&mut self.nl, parent).map_err(|e| format!("parent {parent}: {e}"))?;
+        let reused = match link::get_by_name(&mut self.nl, name) {
+            Ok(existing) => {
+                let (kind, lower) =
+                    link::kind_and_parent(&mut self.nl, name).map_err(|e| e.to_string())?;
+                if existing.mac != hw || kind != "macvlan" || lower != Some(parent_info.ifindex) {
+                    return Err(format!(
+                        "{name} exists and is not a macvlan on {parent} with {mac} (kind {kind:?}); left alone"
+                    ));
+                }
+                true
+            }
+            Err(NlError::Kernel { errno, .. }) if errno == nix::libc::ENODEV => {
+                link::create_macvlan(&mut self.nl, name, parent_info.ifindex, hw)
+                    .map_err(|e| format!("create: {e}"))?;
+                false
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        // Only the macvlan answers ARP for its VIPs (the parent would too,
+        // with its own MAC), and the parent never asks with a VIP as the
+        // sender (its ARP requests for traffic sourced from a VIP would
+        // teach the neighbours the parent's MAC for it); an IPv4 virtual
+        // MAC sends nothing of its own (no IPv6 link-local, router
+        // solicitations or MLD from the backup).
+        let mut sysctls = vec![
+            (format!("net/ipv4/conf/{parent}/arp_ignore"), "1"),
+            (format!("net/ipv4/conf/{parent}/arp_announce"), "2"),
+            (format!("net/ipv4/conf/{name}/arp_ignore"), "1"),
+            (format!("net/ipv4/conf/{name}/arp_announce"), "2"),
+        ];
+        if hw[4] == 1 {
+            sysctls.push((format!("net/ipv6/conf/{name}/disable_ipv6"), "1"));
+        } else {
+            // Every member's macvlan has the same MAC: no link-local of its
+            // own (it would be the same on every member and fail DAD).
+            sysctls.push((format!("net/ipv6/conf/{name}/addr_gen_mode"), "1"));
+        }
+        for (key, value) in sysctls {
+            let path = Path::new("/proc/sys").join(&key);
+            if let Err(e) = std::fs::write(&path, value)
+                && path.exists()
+            {
+                return Err(format!("{key} = {value}: {e}"));
+            }
+        }
+        let info = link::get_by_name(&mut self.nl, name).map_err(|e| e.to_string())?;
+        link::set_up(&mut self.nl, info.ifindex).map_err(|e| format!("set up: {e}"))?;
+        let info = link::get_by_name(&mut self.nl, name).map_err(|e| e.to_string())?;
+        Ok((info, reused))
+    }
+
+    /// Deletes a virtual MAC interface if it still carries `mac`.
+    fn delete_vmac(&mut self, name: &str, mac: &str) {
+        let Some(hw) = parse_mac(mac) else {
+            return;
+        };
+        let res = match link::get_by_name(&mut self.nl, name) {
+            Ok(info) if info.mac == hw => link::delete(&mut self.nl, info.ifindex).map(|()| true),
+            Ok(_) => Ok(false),
+            Err(NlError::Kernel { errno, .. }) if errno == nix::libc::ENODEV => Ok(false),
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(deleted) => {
+                if deleted {
+                    self.log(
+                        "vmac",
+                        json!({"interface": name, "mac": mac, "action": "deleted"}),
+                    );
+                }
+            }
+            Err(e) => {
+                self.counters.netlink_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "delete virtual MAC interface", "interface": name, "error": e.to_string()}),
+                );
+            }
         }
     }
 
@@ -687,6 +850,7 @@ impl Daemon {
             self.node.next_deadline(),
             self.procs.next_deadline(),
             self.control.as_ref().and_then(ControlServer::next_deadline),
+            self.metrics.as_ref().and_then(MetricsServer::next_deadline),
             self.health.as_ref().and_then(HealthIo::next_deadline),
         ]
         .into_iter()
@@ -723,6 +887,7 @@ impl Daemon {
                     }
                     tokens::LINKS => self.on_link_events(),
                     t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
+                    t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
                     t if self.health.as_ref().is_some_and(|h| h.owns(t)) => {
                         let now = self.now();
                         let registry = self.poll.registry();
@@ -762,6 +927,9 @@ impl Daemon {
         }
         if let Some(c) = self.control.as_mut() {
             c.poll(self.poll.registry(), now);
+        }
+        if let Some(m) = self.metrics.as_mut() {
+            m.poll(self.poll.registry(), now);
         }
         if self.node.next_deadline().is_some_and(|at| at <= self.now()) {
             self.feed(Event::Tick);
@@ -954,6 +1122,7 @@ impl Daemon {
                     plan: Box::new(new.plan),
                     passwords: new.passwords,
                 });
+                self.listen_metrics();
             }
             Err(e) => self.feed(Event::ReloadFailed {
                 error: e.to_string(),
@@ -989,6 +1158,88 @@ impl Daemon {
         }
     }
 
+    /// Binds the plan's metrics listener, or moves it when a reload
+    /// changed the address. A bind failure is logged; the daemon runs on.
+    fn listen_metrics(&mut self) {
+        let wanted = self.node.plan().metrics.as_ref().map(|m| m.listen);
+        if wanted == self.metrics_listen && (wanted.is_none() || self.metrics.is_some()) {
+            return;
+        }
+        if let Some(mut old) = self.metrics.take() {
+            old.close(self.poll.registry());
+        }
+        self.metrics_listen = wanted;
+        let Some(addr) = wanted else {
+            return;
+        };
+        match MetricsServer::bind(
+            addr,
+            self.poll.registry(),
+            tokens::METRICS,
+            tokens::FIRST_METRICS_CLIENT,
+        ) {
+            Ok(m) => {
+                self.log(
+                    "metrics_listener",
+                    json!({"listen": m.local_addr().to_string()}),
+                );
+                self.metrics = Some(m);
+            }
+            Err(e) => {
+                self.counters.socket_errors += 1;
+                self.log(
+                    "error",
+                    json!({"what": "metrics listener", "listen": addr.to_string(), "error": e.to_string(),
+                           "effect": "no metrics until a reload or restart binds it"}),
+                );
+            }
+        }
+    }
+
+    /// The Prometheus exposition of the daemon now.
+    pub fn render_metrics(&self, out: &mut String) {
+        let http = self
+            .metrics
+            .as_ref()
+            .map(|m| m.counters.clone())
+            .unwrap_or_default();
+        crate::metrics::render(
+            out,
+            &crate::metrics::Inputs {
+                node: &self.node,
+                shell: &self.counters,
+                health: self.health.as_ref().map(|h| &h.counters),
+                http: &http,
+                start_time_s: self.start_time_s,
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        );
+    }
+
+    fn on_metrics(&mut self, token: Token) {
+        let now = self.now();
+        let node = &self.node;
+        let shell = &self.counters;
+        let health = self.health.as_ref().map(|h| &h.counters);
+        let start_time_s = self.start_time_s;
+        let registry = self.poll.registry();
+        if let Some(m) = self.metrics.as_mut() {
+            m.on_ready(token, registry, now, &mut |out, http| {
+                crate::metrics::render(
+                    out,
+                    &crate::metrics::Inputs {
+                        node,
+                        shell,
+                        health,
+                        http,
+                        start_time_s,
+                        version: env!("CARGO_PKG_VERSION"),
+                    },
+                )
+            });
+        }
+    }
+
     /// The status document `vigild status` prints.
     pub fn status_document(&self) -> serde_json::Value {
         let mut doc = self.node.status_document(self.now());
@@ -1020,6 +1271,16 @@ impl Daemon {
     pub fn states(&self) -> Vec<(String, crate::vrrp::State)> {
         self.node.states()
     }
+}
+
+/// `00:00:5e:00:01:4d` as bytes.
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split(':');
+    for b in &mut out {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// Tells systemd the daemon is ready, if it runs under `Type=notify`.

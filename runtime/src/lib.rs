@@ -7,6 +7,7 @@ pub mod health;
 pub mod hooks;
 pub mod ipvs;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod netlink;
 pub mod node;

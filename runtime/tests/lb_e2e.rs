@@ -149,6 +149,7 @@ fn plan(hash: &str, weights: [u32; 3]) -> Plan {
         routers: vec![],
         sync_groups: vec![],
         virtual_servers: vec![web],
+        metrics: None,
     }
 }
 
@@ -840,6 +841,7 @@ fn restart_plan() -> Plan {
             vs("own", R_OWN, "rr", Some("o"), &[(R_RS[0], 1)], false),
             vs("always", R_ALWAYS, "rr", None, &[(R_RS[1], 2)], false),
         ],
+        metrics: None,
     }
 }
 

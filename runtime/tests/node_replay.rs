@@ -192,6 +192,11 @@ fn turn(node: &mut Node, kernel: &mut Kernel, event: Event, now: Instant) -> Vec
 }
 
 fn run_case(dir: &Path) -> Result<(), String> {
+    run_case_keeping(dir, &mut None)
+}
+
+/// Replays a case; `keep` gets the node at the end (for the metrics test).
+fn run_case_keeping(dir: &Path, keep: &mut Option<Node>) -> Result<(), String> {
     let plan = load_plan(&dir.join("plan.json"));
     let host = plan.host.clone();
     let mut node = Node::new(&host, plan, BTreeMap::new());
@@ -295,6 +300,7 @@ fn run_case(dir: &Path) -> Result<(), String> {
             ));
         }
     }
+    *keep = Some(node);
     if failures.is_empty() {
         Ok(())
     } else {
@@ -322,4 +328,146 @@ fn node_replay_cases() {
         }
     }
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// The value of the one sample `series` (name and labels exactly as
+/// rendered) in an exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// The exposition of replayed nodes: well-formed (every sample under a
+/// `# TYPE` of its family, families not split, no duplicate series,
+/// `promtool check metrics` clean where promtool is installed), and it
+/// shows what the replay did.
+#[test]
+fn metrics_of_replayed_nodes() {
+    use vigild::event_loop::ShellCounters;
+    use vigild::health::executor::HealthIoCounters;
+    use vigild::metrics::{Inputs, http::HttpCounters, render};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node_replay");
+    let promtool = std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !promtool {
+        eprintln!("SKIP promtool check: promtool not installed (Debian package prometheus)");
+    }
+    let mut texts = BTreeMap::new();
+    for case in [
+        "01_sync_group_link_loss_moves_all",
+        "09_arbitration_veto_and_isolation",
+        "10_required_fence_failure_then_success",
+        "11_ipvs_presence_follows_mastership",
+    ] {
+        let mut node = None;
+        run_case_keeping(&root.join(case), &mut node).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let node = node.unwrap();
+        let (shell, health, http) = (
+            ShellCounters::default(),
+            HealthIoCounters::default(),
+            HttpCounters::default(),
+        );
+        let inputs = Inputs {
+            node: &node,
+            shell: &shell,
+            health: Some(&health),
+            http: &http,
+            start_time_s: 1_700_000_000.5,
+            version: "test",
+        };
+        let mut text = String::new();
+        render(&mut text, &inputs);
+        // A second scrape reuses the buffer.
+        let cap = text.capacity();
+        render(&mut text, &inputs);
+        assert_eq!(
+            text.capacity(),
+            cap,
+            "{case}: the buffer grew on a second render"
+        );
+
+        let mut typed = BTreeSet::new();
+        let mut closed = BTreeSet::new();
+        let mut current = String::new();
+        let mut series = BTreeSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap().to_string();
+                assert!(typed.insert(name.clone()), "{case}: {name} typed twice");
+                closed.insert(std::mem::replace(&mut current, name));
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert_eq!(name, current, "{case}: sample outside its family: {line}");
+            let key = line.rsplit_once(' ').unwrap().0;
+            assert!(
+                series.insert(key.to_string()),
+                "{case}: duplicate series {key}"
+            );
+        }
+        if promtool {
+            use std::io::Write;
+            let mut child = std::process::Command::new("promtool")
+                .args(["check", "metrics"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{case}: promtool check metrics:\n{}{}\n{text}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        texts.insert(case, text);
+    }
+    let t = &texts["01_sync_group_link_loss_moves_all"];
+    assert!(t.contains("vigil_plan_info{host="), "{t}");
+    assert_eq!(sample(t, "vigil_start_time_seconds"), Some(1_700_000_000.5));
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("vigil_router_transitions_total{")
+                && l.contains("reason=\"fault\"")),
+        "a link loss moves the group to FAULT:\n{t}"
+    );
+    let t = &texts["09_arbitration_veto_and_isolation"];
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("vigil_router_master_vetoed_total{") && !l.ends_with(" 0")),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("vigil_arbitration_probes_total{")
+                && l.contains("result=\"lost\"")
+                && !l.ends_with(" 0")),
+        "{t}"
+    );
+    let t = &texts["10_required_fence_failure_then_success"];
+    assert!(
+        t.lines().any(|l| l.starts_with("vigil_fence_runs_total{")
+            && l.contains("result=\"failed\"")
+            && l.ends_with(" 1")),
+        "{t}"
+    );
+    let t = &texts["11_ipvs_presence_follows_mastership"];
+    assert!(t.contains("vigil_real_server_up{virtual_server="), "{t}");
+    assert!(
+        t.contains("vigil_virtual_server_quorum{virtual_server="),
+        "{t}"
+    );
 }

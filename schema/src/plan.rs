@@ -49,6 +49,30 @@ pub struct Plan {
     pub sync_groups: Vec<PlanSyncGroup>,
     /// Virtual servers this host directs, by name.
     pub virtual_servers: Vec<PlanVirtualServer>,
+    /// The Prometheus metrics listener; absent: no listener.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<PlanMetrics>,
+}
+
+/// A router's virtual MAC interface: a macvlan on the router's interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanVmac {
+    /// The macvlan's name (`vrrp.51`, `vrrp6.51`).
+    pub interface: String,
+    /// RFC 5798 §7.3: `00:00:5e:00:01:VRID` (IPv4), `00:00:5e:00:02:VRID` (IPv6).
+    pub mac: String,
+}
+
+/// `vigild`'s HTTP listener for Prometheus (`GET /metrics`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanMetrics {
+    /// Address and port to listen on (`"127.0.0.1:9650"`, `"[::1]:9650"`).
+    #[cfg_attr(feature = "json-schema", schemars(with = "String"))]
+    pub listen: std::net::SocketAddr,
 }
 
 impl Plan {
@@ -153,6 +177,10 @@ pub struct PlanRouter {
     pub preempt_delay_ms: u64,
     /// Accept mode: the master accepts traffic addressed to the VIPs.
     pub accept: bool,
+    /// The virtual MAC interface, when the router uses one; absent: the
+    /// VIPs go on `interface` with its own MAC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac: Option<PlanVmac>,
     /// Priority 255: this host owns the VIPs' addresses.
     pub owner: bool,
     /// The address adverts are sent from (the host's primary address on the segment).

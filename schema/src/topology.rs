@@ -101,6 +101,19 @@ pub struct Host {
     /// Free text.
     #[serde(default)]
     pub description: Option<Sp<String>>,
+    /// Prometheus metrics served by `vigild` over HTTP. Default: none.
+    #[serde(default)]
+    pub metrics: Option<Sp<HostMetrics>>,
+}
+
+/// Where `vigild` serves its Prometheus metrics.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostMetrics {
+    /// Address and port of the HTTP listener (`"127.0.0.1:9650"`,
+    /// `"[::1]:9650"`, `"0.0.0.0:9650"`); `GET /metrics` answers.
+    #[schemars(with = "String")]
+    pub listen: Sp<std::net::SocketAddr>,
 }
 
 /// The VRRP daemon of a host.
@@ -155,6 +168,12 @@ pub struct Router {
     /// `false` is RFC-strict and makes VIPs unpingable for services.
     #[serde(default)]
     pub accept: Option<Sp<bool>>,
+    /// Virtual MAC (RFC 5798 §7.3): the VIPs live on a macvlan with the MAC
+    /// 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID), which sends the
+    /// adverts and answers ARP, so a failover needs no ARP cache update.
+    /// Default false.
+    #[serde(default)]
+    pub vmac: Option<Sp<bool>>,
     /// Send adverts by unicast to the other members' addresses on the segment
     /// instead of multicast (for networks that drop multicast).
     #[serde(default)]

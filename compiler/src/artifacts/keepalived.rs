@@ -59,6 +59,8 @@ struct Router {
     preempt: bool,
     preempt_delay_s: Option<String>,
     accept: bool,
+    /// `use_vmac NAME`: the virtual MAC interface.
+    vmac: Option<String>,
     source_address: String,
     unicast_peers: Vec<String>,
     password: Option<String>,
@@ -217,6 +219,7 @@ pub fn render(
             preempt_delay_s: (r.preempt_delay_ms > 0)
                 .then(|| r.preempt_delay_ms.div_ceil(1000).to_string()),
             accept: r.accept,
+            vmac: r.vmac.as_ref().map(|v| v.interface.clone()),
             source_address: r.source_address.to_string(),
             unicast_peers: r.unicast_peers.iter().map(ToString::to_string).collect(),
             password,

@@ -198,6 +198,9 @@ fn router(o: &mut String, rname: &str, r: &Router) {
     if r.unicast.value {
         let _ = writeln!(o, "unicast = true");
     }
+    if r.vmac.value {
+        let _ = writeln!(o, "vmac = true");
+    }
     if let Some(reason) = &r.accept_split_brain {
         let _ = writeln!(o, "accept_split_brain = {}", quote(reason));
     }

@@ -518,6 +518,7 @@ fn map(fleet: &mut Fleet, confs: &[HostConf], options: &Options) {
             interface: BTreeMap::new(),
             runtime: None,
             description: None,
+            metrics: None,
         };
         let mut rs_of: BTreeMap<String, Vec<(String, &Instance)>> = BTreeMap::new();
         for (ii, i) in h.instances.iter().enumerate() {
@@ -1025,6 +1026,7 @@ fn router(
             notify,
             member,
             track,
+            vmac: i.use_vmac.as_ref().map(|s| lay.sp(true, s)),
         },
         head,
     )

@@ -54,6 +54,9 @@ pub(super) struct Instance {
     pub(super) advert: Option<V<Duration>>,
     pub(super) version: Option<V<i64>>,
     pub(super) nopreempt: Option<Span>,
+    /// `use_vmac [NAME]`: the RFC 5798 virtual MAC on a macvlan (Vigil
+    /// names the macvlan itself).
+    pub(super) use_vmac: Option<Span>,
     pub(super) preempt_delay: Option<V<Duration>>,
     pub(super) accept: Option<V<bool>>,
     pub(super) auth: Option<(Span, V<String>)>,
@@ -505,6 +508,7 @@ fn instance(cx: &mut Cx, host: &str, node: &Node) -> Option<Instance> {
         advert: None,
         version: None,
         nopreempt: None,
+        use_vmac: None,
         preempt_delay: None,
         accept: None,
         auth: None,
@@ -540,6 +544,7 @@ fn instance(cx: &mut Cx, host: &str, node: &Node) -> Option<Instance> {
             "advert_int" => i.advert = cx.secs(n),
             "version" => i.version = cx.int(n, 2, 3),
             "nopreempt" => i.nopreempt = Some(n.key.span.clone()),
+            "use_vmac" => i.use_vmac = Some(n.key.span.clone()),
             "preempt" => {}
             "preempt_delay" => i.preempt_delay = cx.secs(n),
             "accept" => i.accept = Some(v(true, n.key.span.clone())),

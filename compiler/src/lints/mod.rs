@@ -14,6 +14,7 @@
 //! * `V07xx` unicast
 //! * `V08xx` references between objects (members, interfaces, segments, sync groups)
 //! * `V09xx` virtual servers and health checks
+//! * `V10xx` host services (the metrics listener)
 
 use crate::diagnostic::{Diagnostic, Severity, normalize};
 use crate::model::Cluster;
@@ -47,6 +48,8 @@ pub mod ipv6_requires_v3;
 pub mod lvs_number_out_of_range;
 pub mod member_interface_unresolved;
 pub mod member_without_address;
+pub mod metrics_listen_not_local;
+pub mod metrics_port_clash;
 pub mod missing_arbitration;
 pub mod mixed_address_families;
 pub mod multiple_address_owners;
@@ -84,6 +87,8 @@ pub mod vip_outside_segment;
 pub mod vip_prefix_mismatch;
 pub mod virtual_server_address_not_vip;
 pub mod virtual_service_identity;
+pub mod vmac_ipv6_on_vigild;
+pub mod vmac_name_clash;
 pub mod vrid_collision;
 pub mod vrid_out_of_range;
 
@@ -163,6 +168,8 @@ pub static ALL: &[&Lint] = &[
     &no_vips::LINT,
     &ipv6_first_vip_not_link_local::LINT,
     &vip_prefix_mismatch::LINT,
+    &vmac_name_clash::LINT,
+    &vmac_ipv6_on_vigild::LINT,
     &unicast_member_without_address::LINT,
     &unknown_member_host::LINT,
     &bad_member_interface::LINT,
@@ -188,6 +195,8 @@ pub static ALL: &[&Lint] = &[
     &body_sha256_malformed::LINT,
     &dr_real_server_off_segment::LINT,
     &lvs_number_out_of_range::LINT,
+    &metrics_listen_not_local::LINT,
+    &metrics_port_clash::LINT,
 ];
 
 /// Runs every lint; diagnostics sorted by position.

@@ -13,7 +13,7 @@ mod virtual_server;
 
 use std::collections::BTreeMap;
 
-use vigil_schema::plan::{PLAN_FORMAT_VERSION, Plan, PlanSyncGroup};
+use vigil_schema::plan::{PLAN_FORMAT_VERSION, Plan, PlanMetrics, PlanSyncGroup};
 
 use crate::model::Cluster;
 
@@ -113,6 +113,11 @@ pub fn emit_plan(cluster: &Cluster, host: &str) -> Result<Plan, EmitError> {
         routers,
         sync_groups,
         virtual_servers,
+        metrics: cluster
+            .hosts
+            .get(host)
+            .and_then(|h| h.metrics_listen.as_ref())
+            .map(|l| PlanMetrics { listen: l.value }),
     };
     // The lints refuse what would break these; this is the last line of
     // defence, and the rule vigild applies when it reads the plan.

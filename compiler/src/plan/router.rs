@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use vigil_schema::plan::{
     ExpectedRole, Family, PlanArbitration, PlanAuth, PlanFence, PlanGarp, PlanHeartbeatPath,
-    PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanTracker, PlanTrackerKind, PlanVip,
+    PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanTracker, PlanTrackerKind, PlanVip, PlanVmac,
 };
 use vigil_schema::topology::Preempt;
 use vigil_schema::vrrp;
@@ -152,7 +152,8 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
             PlanVip {
                 address: v.addr,
                 prefix_len: v.prefix,
-                label: (v.is_ipv4() && label.len() <= MAX_LABEL).then_some(label),
+                // On a virtual MAC interface the VIPs are told apart by it.
+                label: (v.is_ipv4() && label.len() <= MAX_LABEL && !r.vmac.value).then_some(label),
             }
         })
         .collect();
@@ -271,13 +272,14 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
         .find(|g| g.routers.iter().any(|n| n.value == *name))
         .map(|g| g.name.clone());
     let priority: u8 = narrow(member.priority.value, "priority")?;
+    let vrid: u8 = narrow(r.vrid.value, "vrid")?;
 
     Ok(PlanRouter {
         name: name.clone(),
         interface: iface.name.clone(),
         family,
         version,
-        vrid: narrow(r.vrid.value, "vrid")?,
+        vrid,
         priority,
         advert_interval_cs: advert_cs,
         advert_interval_min_cs: min_cs,
@@ -285,6 +287,7 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
         preempt: r.preempt.value == Preempt::Always,
         preempt_delay_ms: r.preempt_delay.as_ref().map_or(0, |d| d.value.as_millis()),
         accept: r.accept.value,
+        vmac: r.vmac.value.then(|| vmac(family, vrid)),
         owner: priority == 255,
         source_address: source,
         unicast_peers,
@@ -311,5 +314,18 @@ fn is_link_local(a: &IpAddr) -> bool {
     match a {
         IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
         IpAddr::V4(_) => false,
+    }
+}
+
+/// RFC 5798 §7.3: the virtual MAC interface of a router (named as
+/// keepalived names its own: `vrrp.VRID`, `vrrp6.VRID`).
+pub fn vmac(family: Family, vrid: u8) -> PlanVmac {
+    let (name, kind) = match family {
+        Family::Ipv4 => ("vrrp", 1),
+        Family::Ipv6 => ("vrrp6", 2),
+    };
+    PlanVmac {
+        interface: format!("{name}.{vrid}"),
+        mac: format!("00:00:5e:00:{kind:02x}:{vrid:02x}"),
     }
 }

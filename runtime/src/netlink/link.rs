@@ -11,8 +11,8 @@ use neli::consts::socket::Msg;
 use neli::socket::NlSocket;
 
 use super::message::{
-    MsgBuilder, NLM_F_ACK, NLM_F_REQUEST, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, parse_attrs,
-    parse_messages,
+    MsgBuilder, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELLINK, RTM_GETLINK,
+    RTM_NEWLINK, parse_attrs, parse_messages,
 };
 use super::{NlConn, NlError, open_route_socket};
 
@@ -102,6 +102,139 @@ pub fn get_by_name(conn: &mut NlConn, name: &str) -> Result<LinkInfo, NlError> {
             request: "get link",
         })?;
     parse_ifinfo(m.kind, &m.payload)
+}
+
+const IFLA_LINK: u16 = 5;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_MACVLAN_MODE: u16 = 1;
+/// `MACVLAN_MODE_PRIVATE`: no traffic between macvlans of one parent.
+const MACVLAN_MODE_PRIVATE: u32 = 1;
+const NLA_F_NESTED: u16 = 0x8000;
+
+/// One attribute, padded to 4 bytes (for nesting).
+fn rtattr(kind: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + payload.len() + 3);
+    out.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+    out.extend_from_slice(&kind.to_ne_bytes());
+    out.extend_from_slice(payload);
+    out.resize(super::message::align(out.len()), 0);
+    out
+}
+
+/// `struct ifinfomsg` for `ifindex` with `flags` under `change`.
+fn ifinfomsg(ifindex: u32, flags: u32, change: u32) -> [u8; IFINFOMSG_LEN] {
+    let mut h = [0u8; IFINFOMSG_LEN];
+    h[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    h[8..12].copy_from_slice(&flags.to_ne_bytes());
+    h[12..16].copy_from_slice(&change.to_ne_bytes());
+    h
+}
+
+/// The RTM_NEWLINK request creating a macvlan (private mode, down).
+pub fn macvlan_request(seq: u32, name: &str, parent: u32, mac: [u8; 6]) -> Vec<u8> {
+    let mut ifname = name.as_bytes().to_vec();
+    ifname.push(0);
+    let data = rtattr(IFLA_MACVLAN_MODE, &MACVLAN_MODE_PRIVATE.to_ne_bytes());
+    let mut info = rtattr(IFLA_INFO_KIND, b"macvlan");
+    info.extend(rtattr(IFLA_INFO_DATA | NLA_F_NESTED, &data));
+    MsgBuilder::new(
+        RTM_NEWLINK,
+        NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        seq,
+        &ifinfomsg(0, 0, 0),
+    )
+    .attr(IFLA_IFNAME, &ifname)
+    .attr(IFLA_LINK, &parent.to_ne_bytes())
+    .attr(IFLA_ADDRESS, &mac)
+    .attr(IFLA_LINKINFO | NLA_F_NESTED, &info)
+    .finish()
+}
+
+/// Creates a macvlan `name` on `parent` with hardware address `mac`,
+/// administratively down (set it up with [`set_up`]).
+pub fn create_macvlan(
+    conn: &mut NlConn,
+    name: &str,
+    parent: u32,
+    mac: [u8; 6],
+) -> Result<(), NlError> {
+    conn.request("create macvlan", |seq| {
+        macvlan_request(seq, name, parent, mac)
+    })
+    .map(|_| ())
+}
+
+/// Sets an interface administratively up.
+pub fn set_up(conn: &mut NlConn, ifindex: u32) -> Result<(), NlError> {
+    conn.request("set link up", |seq| {
+        MsgBuilder::new(
+            RTM_NEWLINK,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            &ifinfomsg(ifindex, IFF_UP, IFF_UP),
+        )
+        .finish()
+    })
+    .map(|_| ())
+}
+
+/// Deletes an interface.
+pub fn delete(conn: &mut NlConn, ifindex: u32) -> Result<(), NlError> {
+    conn.request("delete link", |seq| {
+        MsgBuilder::new(
+            RTM_DELLINK,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            &ifinfomsg(ifindex, 0, 0),
+        )
+        .finish()
+    })
+    .map(|_| ())
+}
+
+/// The kind (`IFLA_INFO_KIND`) and the parent (`IFLA_LINK`) of an interface.
+pub fn kind_and_parent(conn: &mut NlConn, name: &str) -> Result<(String, Option<u32>), NlError> {
+    let mut ifname = name.as_bytes().to_vec();
+    ifname.push(0);
+    let msgs = conn.request("get link", |seq| {
+        MsgBuilder::new(
+            RTM_GETLINK,
+            NLM_F_REQUEST | NLM_F_ACK,
+            seq,
+            &[0u8; IFINFOMSG_LEN],
+        )
+        .attr(IFLA_IFNAME, &ifname)
+        .finish()
+    })?;
+    let m = msgs
+        .iter()
+        .find(|m| m.kind == RTM_NEWLINK)
+        .ok_or(NlError::Kernel {
+            errno: nix::libc::ENODEV,
+            request: "get link",
+        })?;
+    let mut kind = String::new();
+    let mut parent = None;
+    let body = m.payload.get(IFINFOMSG_LEN..).unwrap_or_default();
+    for (k, data) in parse_attrs(body)? {
+        match k & !NLA_F_NESTED {
+            IFLA_LINK if data.len() >= 4 => {
+                parent = Some(u32::from_ne_bytes([data[0], data[1], data[2], data[3]]));
+            }
+            IFLA_LINKINFO => {
+                for (ik, idata) in parse_attrs(data)? {
+                    if ik & !NLA_F_NESTED == IFLA_INFO_KIND {
+                        let end = idata.iter().position(|&c| c == 0).unwrap_or(idata.len());
+                        kind = String::from_utf8_lossy(&idata[..end]).into_owned();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((kind, parent))
 }
 
 /// A socket receiving link change notifications.

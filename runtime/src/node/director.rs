@@ -61,6 +61,7 @@
 //!   loaded; such a service is held as it is, never changed incrementally.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -136,6 +137,24 @@ pub struct DirectorCounters {
     pub plan_errors: u64,
 }
 
+/// Health-check results of one real server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckCounts {
+    pub ok: u64,
+    pub failed: u64,
+    pub timed_out: u64,
+}
+
+/// A real server as the metrics see it (see [`DirectorCore::real_servers`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RealServerView<'a> {
+    pub virtual_server: &'a PlanVirtualServer,
+    pub address: IpAddr,
+    pub port: u16,
+    pub up: bool,
+    pub checks: CheckCounts,
+}
+
 /// Where the kernel table stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Table {
@@ -165,6 +184,10 @@ pub struct DirectorCore {
     /// The notes of the last reconciliation (logged when new).
     notes: BTreeSet<String>,
     counters: DirectorCounters,
+    /// Check results, parallel to `vss` and their real servers; a reload
+    /// keeps those of the servers that stay (same virtual server name,
+    /// address and port).
+    checks: Vec<Vec<CheckCounts>>,
 }
 
 impl DirectorCore {
@@ -190,7 +213,9 @@ impl DirectorCore {
             retry_delay: DUMP_RETRY,
             notes: BTreeSet::new(),
             counters: DirectorCounters::default(),
+            checks: Vec::new(),
         };
+        core.checks = carry_checks(&[], &[], &core.vss);
         core.plan_loaded(errors, &mut out);
         if !core.vss.is_empty() || !core.owned.services.is_empty() {
             core.request_dump(now, &mut out);
@@ -244,6 +269,12 @@ impl DirectorCore {
         }
         if result.is_err() {
             self.counters.checks_failed += 1;
+        }
+        if let Some(c) = self.check_counts(rs) {
+            match result {
+                Ok(()) => c.ok += 1,
+                Err(_) => c.failed += 1,
+            }
         }
         let actions = self.sched.step(Input::CheckDone { rs, result }, now);
         self.health(actions, &mut out);
@@ -319,6 +350,7 @@ impl DirectorCore {
             return out;
         }
         let (sched, errors, actions) = Scheduler::carry_over(&self.sched, &vss, now);
+        self.checks = carry_checks(&self.vss, &self.checks, &vss);
         self.vss = vss;
         self.sched = sched;
         for action in actions {
@@ -382,6 +414,41 @@ impl DirectorCore {
 
     pub fn counters(&self) -> &DirectorCounters {
         &self.counters
+    }
+
+    /// The planned virtual servers.
+    pub fn virtual_servers(&self) -> &[PlanVirtualServer] {
+        &self.vss
+    }
+
+    /// Every real server of the plan, with its health and check results.
+    pub fn real_servers(&self) -> impl Iterator<Item = RealServerView<'_>> {
+        self.vss.iter().enumerate().flat_map(move |(i, vs)| {
+            vs.real_servers
+                .iter()
+                .enumerate()
+                .map(move |(j, r)| RealServerView {
+                    virtual_server: vs,
+                    address: r.address,
+                    port: r.port,
+                    up: self.sched.is_up(RsId { vs: i, rs: j }).unwrap_or(false),
+                    checks: self
+                        .checks
+                        .get(i)
+                        .and_then(|c| c.get(j))
+                        .copied()
+                        .unwrap_or_default(),
+                })
+        })
+    }
+
+    /// Whether a virtual server's sorry server is in use.
+    pub fn sorry_active(&self, vs: usize) -> bool {
+        self.sched.sorry_active(vs)
+    }
+
+    fn check_counts(&mut self, rs: RsId) -> Option<&mut CheckCounts> {
+        self.checks.get_mut(rs.vs)?.get_mut(rs.rs)
     }
 
     /// The health view, for status and tests.
@@ -529,6 +596,9 @@ impl DirectorCore {
                 }
                 Action::AbortCheck { rs } => {
                     self.counters.checks_timed_out += 1;
+                    if let Some(c) = self.check_counts(*rs) {
+                        c.timed_out += 1;
+                    }
                     out.push(Command::AbortProbe { rs: *rs });
                 }
                 Action::Log(event) => out.push(health_log(event)),
@@ -582,6 +652,34 @@ fn health_log(event: &HealthEvent) -> Command {
         None => fields = json!({"message": event.to_string()}),
     }
     Command::log("health", fields)
+}
+
+/// The check results for `new`: those of `old` for the real servers that
+/// stay (same virtual server name, address and port), zero for the others.
+fn carry_checks(
+    old: &[PlanVirtualServer],
+    counts: &[Vec<CheckCounts>],
+    new: &[PlanVirtualServer],
+) -> Vec<Vec<CheckCounts>> {
+    new.iter()
+        .map(|vs| {
+            let before = old.iter().position(|o| o.name == vs.name);
+            vs.real_servers
+                .iter()
+                .map(|r| {
+                    before
+                        .and_then(|i| {
+                            let j = old[i]
+                                .real_servers
+                                .iter()
+                                .position(|o| o.address == r.address && o.port == r.port)?;
+                            counts.get(i)?.get(j).copied()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

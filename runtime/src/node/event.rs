@@ -59,6 +59,9 @@ pub struct Ledger {
     /// IPVS entries this daemon created or adopted.
     #[serde(default)]
     pub ipvs: Ownership,
+    /// Virtual MAC interfaces this daemon created (or adopted at start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vmacs: Vec<String>,
 }
 
 /// The ledger format this build writes.
@@ -225,6 +228,21 @@ pub enum Command {
     /// Apply these IPVS operations in order.
     IpvsApply {
         ops: Vec<Op>,
+    },
+    /// Create the virtual MAC interface `interface`: a macvlan on `parent`
+    /// with the hardware address `mac`, up, with `arp_ignore = 1` on both;
+    /// reuse it when it is already there with that address on that parent.
+    /// Answer with [`Event::Link`] for it (`exists: false` on failure).
+    CreateVmac {
+        interface: String,
+        parent: String,
+        mac: String,
+    },
+    /// Delete the virtual MAC interface `interface` if it still carries
+    /// `mac` (an interface of that name with another address is not ours).
+    DeleteVmac {
+        interface: String,
+        mac: String,
     },
     /// Persist the ledger (atomically).
     WriteLedger(Ledger),

@@ -19,6 +19,34 @@ use crate::hooks::state_name;
 use crate::track::{FaultSources, Trackers};
 use crate::vrrp::{Input, Instant, Router, RouterConfig, State};
 
+/// What the node counts for one router beyond the core's [`crate::vrrp::Stats`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberCounters {
+    /// State changes by (new state, reason): `[State::index][Reason::index]`,
+    /// states in the order Initialize, Backup, Master, Fault.
+    pub transitions: [[u64; 10]; 4],
+    /// Master-down timers that ran out while in Backup (a takeover or a veto).
+    pub master_down_expiries: u64,
+}
+
+/// The index of a state in [`MemberCounters::transitions`].
+pub fn state_index(s: State) -> usize {
+    match s {
+        State::Initialize => 0,
+        State::Backup => 1,
+        State::Master => 2,
+        State::Fault => 3,
+    }
+}
+
+/// The states in [`state_index`] order.
+pub const STATES: [State; 4] = [
+    State::Initialize,
+    State::Backup,
+    State::Master,
+    State::Fault,
+];
+
 /// A router and its guards.
 #[derive(Debug)]
 pub struct Member {
@@ -38,6 +66,7 @@ pub struct Member {
     /// become master without anyone else having been. See
     /// [`Member::director_state`].
     pub undecided: bool,
+    pub counters: MemberCounters,
 }
 
 /// The core's config and password from a plan router.
@@ -74,7 +103,8 @@ impl Member {
             .map(|f| FenceGate::new(f.required));
         let trackers = Trackers::new(&plan.trackers, plan.priority, now, &link_up);
         let faults = FaultSources {
-            link: !link_up(&plan.interface),
+            link: !link_up(&plan.interface)
+                || plan.vmac.as_ref().is_some_and(|v| !link_up(&v.interface)),
             ..FaultSources::default()
         };
         Member {
@@ -89,6 +119,7 @@ impl Member {
             fed_allow: true,
             last_advert: None,
             undecided: false,
+            counters: MemberCounters::default(),
         }
     }
 

@@ -186,6 +186,21 @@ impl Node {
         &self.plan
     }
 
+    /// The routers, in plan order.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    /// The director core, when the plan has virtual servers.
+    pub fn director(&self) -> Option<&DirectorCore> {
+        self.director.as_ref()
+    }
+
+    /// Counters of packets no router could take.
+    pub fn unattributed(&self) -> &Stats {
+        &self.unattributed
+    }
+
     pub fn plan_hash(&self) -> &str {
         &self.plan.topology_hash
     }
@@ -345,7 +360,9 @@ impl Node {
         self.clean_stale_addresses(&previous, &addresses);
         if previous.format == LEDGER_FORMAT {
             self.ledger.ipvs = previous.ipvs.clone();
+            self.clean_stale_vmacs(&previous);
         }
+        self.adopt_vmacs();
         for name in self.interfaces() {
             if !self.links.get(&name).is_some_and(|l| l.exists) {
                 self.log(
@@ -377,6 +394,56 @@ impl Node {
         }
         let names: Vec<String> = self.by_name.keys().cloned().collect();
         self.log("started", json!({"host": self.host, "routers": names}));
+    }
+
+    /// Virtual MAC interfaces a previous run created that this plan does
+    /// not want: deleted (if they still carry the virtual MAC).
+    fn clean_stale_vmacs(&mut self, previous: &Ledger) {
+        for name in &previous.vmacs {
+            let wanted = self
+                .plan
+                .routers
+                .iter()
+                .any(|r| r.vmac.as_ref().is_some_and(|v| v.interface == *name));
+            if wanted || !self.links.get(name).is_some_and(|l| l.exists) {
+                continue;
+            }
+            let mac = self.links[name]
+                .mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            if !mac.starts_with("00:00:5e:00:0") {
+                continue;
+            }
+            self.log(
+                "vmac_stale",
+                json!({"interface": name, "mac": mac, "action": "delete"}),
+            );
+            self.out.push(Command::DeleteVmac {
+                interface: name.clone(),
+                mac,
+            });
+        }
+    }
+
+    /// Records the plan's virtual MAC interfaces that exist (created by the
+    /// shell, or left by a previous run and reused) as ours.
+    fn adopt_vmacs(&mut self) {
+        let mut changed = false;
+        for r in &self.plan.routers {
+            let Some(v) = &r.vmac else { continue };
+            if self.links.get(&v.interface).is_some_and(|l| l.exists)
+                && !self.ledger.vmacs.contains(&v.interface)
+            {
+                self.ledger.vmacs.push(v.interface.clone());
+                changed = true;
+            }
+        }
+        if changed && self.started {
+            self.write_ledger();
+        }
     }
 
     /// Removes the addresses a previous run added and left behind; reports
@@ -417,7 +484,7 @@ impl Node {
             }
             let planned = self.plan.routers.iter().find(|r| {
                 !r.owner
-                    && r.interface == a.interface
+                    && Self::vip_interface(r) == a.interface
                     && r.vips.iter().any(|v| v.address == a.address)
             });
             if let Some(r) = planned {
@@ -454,6 +521,18 @@ impl Node {
                 return None;
             }
         };
+        // A router added by a reload, or whose virtual MAC interface went:
+        // (re)create it (the shell creates those of the plan before the start).
+        if let Some(v) = &plan.vmac
+            && !self.links.get(&v.interface).is_some_and(|l| l.exists)
+            && Self::link_up(&self.links, &plan.interface)
+        {
+            self.out.push(Command::CreateVmac {
+                interface: v.interface.clone(),
+                parent: plan.interface.clone(),
+                mac: v.mac.clone(),
+            });
+        }
         let id = self.next_id;
         self.next_id += 1;
         let links = &self.links;
@@ -491,6 +570,15 @@ impl Node {
         };
         self.by_name.remove(&m.plan.name);
         self.timers.cancel_all(id);
+        if let Some(v) = &m.plan.vmac {
+            // Its VIPs were removed above (`Input::Shutdown`).
+            self.out.push(Command::DeleteVmac {
+                interface: v.interface.clone(),
+                mac: v.mac.clone(),
+            });
+            self.ledger.vmacs.retain(|n| *n != v.interface);
+            self.write_ledger();
+        }
         let kill: Vec<ProcId> = self
             .procs
             .iter()
@@ -514,8 +602,14 @@ impl Node {
     fn reindex(&mut self) {
         self.by_key.clear();
         for (id, m) in &self.members {
-            self.by_key
-                .insert((m.plan.interface.clone(), m.plan.family, m.plan.vrid), *id);
+            self.by_key.insert(
+                (
+                    Self::rx_interface(&m.plan).to_string(),
+                    m.plan.family,
+                    m.plan.vrid,
+                ),
+                *id,
+            );
             for hb in &m.plan.heartbeat_paths {
                 self.by_key
                     .insert((hb.interface.clone(), m.plan.family, m.plan.vrid), *id);
@@ -653,10 +747,26 @@ impl Node {
         }
     }
 
+    /// Where a router's VIPs live: its virtual MAC interface, or its own.
+    fn vip_interface(plan: &PlanRouter) -> &str {
+        plan.vmac.as_ref().map_or(&plan.interface, |v| &v.interface)
+    }
+
+    /// Where a router's adverts are received. With a virtual MAC and
+    /// multicast, on the macvlan: a frame whose source is a local macvlan's
+    /// MAC (every member's adverts carry the same virtual MAC) is handed to
+    /// that macvlan only, never to its parent.
+    fn rx_interface(plan: &PlanRouter) -> &str {
+        match &plan.vmac {
+            Some(v) if plan.unicast_peers.is_empty() => &v.interface,
+            _ => &plan.interface,
+        }
+    }
+
     fn vip_address(plan: &PlanRouter, addr: IpAddr) -> Address {
         let v = plan.vips.iter().find(|v| v.address == addr);
         Address {
-            interface: plan.interface.clone(),
+            interface: Self::vip_interface(plan).to_string(),
             address: addr,
             prefix_len: v.map_or(if addr.is_ipv4() { 32 } else { 128 }, |v| v.prefix_len),
             label: v.and_then(|v| v.label.clone()),
@@ -680,11 +790,21 @@ impl Node {
                         Family::Ipv4 => IpAddr::V4(MULTICAST_V4),
                         Family::Ipv6 => IpAddr::V6(MULTICAST_V6),
                     };
-                    vec![(plan.interface.clone(), plan.source_address, group)]
+                    vec![(
+                        Self::vip_interface(plan).to_string(),
+                        plan.source_address,
+                        group,
+                    )]
                 } else {
                     plan.unicast_peers
                         .iter()
-                        .map(|p| (plan.interface.clone(), plan.source_address, *p))
+                        .map(|p| {
+                            (
+                                Self::vip_interface(plan).to_string(),
+                                plan.source_address,
+                                *p,
+                            )
+                        })
                         .collect()
                 };
                 // Heartbeat paths: the same advert, unicast over each extra link.
@@ -733,7 +853,7 @@ impl Node {
                 self.out.extend(adds.into_iter().map(Command::AddAddress));
             }
             Action::RemoveVips { addresses } => {
-                let interface = m.plan.interface.clone();
+                let interface = Self::vip_interface(&m.plan).to_string();
                 let name = m.plan.name.clone();
                 for a in addresses {
                     match self
@@ -752,7 +872,7 @@ impl Node {
             }
             Action::SendGarp { addresses } => {
                 let cmd = Command::SendGarp {
-                    interface: m.plan.interface.clone(),
+                    interface: Self::vip_interface(&m.plan).to_string(),
                     addresses: addresses.clone(),
                 };
                 self.out.push(cmd);
@@ -788,6 +908,7 @@ impl Node {
                 let Some(m) = self.members.get_mut(&id) else {
                     return;
                 };
+                m.counters.transitions[member::state_index(*to)][reason.index()] += 1;
                 let runs = hooks_for(
                     &m.plan.notify,
                     &m.plan,
@@ -1157,7 +1278,7 @@ impl Node {
                 // nobody claims it.
                 let claimed = self.members.values().any(|m| {
                     m.state() == State::Master
-                        && m.plan.interface == address.interface
+                        && Self::vip_interface(&m.plan) == address.interface
                         && m.plan.vips.iter().any(|v| v.address == address.address)
                 });
                 if !claimed {
@@ -1251,6 +1372,9 @@ impl Node {
                 self.write_ledger();
             }
         }
+        if link.exists {
+            self.adopt_vmacs();
+        }
         let up = Self::link_up(&self.links, &name);
         if !self.interfaces().contains(&name) {
             // Not one of ours: only trackers care.
@@ -1277,7 +1401,26 @@ impl Node {
             let Some(m) = self.members.get_mut(&id) else {
                 continue;
             };
-            if m.plan.interface == name && m.faults.link == up {
+            let vmac = m.plan.vmac.as_ref().map(|v| v.interface.as_str());
+            if m.plan.interface != name && vmac != Some(name.as_str()) {
+                continue;
+            }
+            let up = Self::link_up(&self.links, &m.plan.interface)
+                && vmac.is_none_or(|v| Self::link_up(&self.links, v));
+            // The parent is back (or new) without its virtual MAC interface.
+            if let Some(v) = &m.plan.vmac
+                && name == m.plan.interface
+                && link.exists
+                && !self.links.get(&v.interface).is_some_and(|l| l.exists)
+                && !self.stopping
+            {
+                self.out.push(Command::CreateVmac {
+                    interface: v.interface.clone(),
+                    parent: m.plan.interface.clone(),
+                    mac: v.mac.clone(),
+                });
+            }
+            if m.faults.link == up {
                 m.faults.link = !up;
                 // What the arbiter concluded while the link was down or
                 // gone says nothing about the link now: start afresh
@@ -1307,12 +1450,18 @@ impl Node {
         let mut want_echo: BTreeMap<String, (String, IpAddr, u32)> = BTreeMap::new();
         for m in self.members.values() {
             let p = &m.plan;
-            let mut ifs = vec![(p.interface.clone(), p.unicast_peers.is_empty())];
+            let mut ifs = vec![(
+                Self::rx_interface(p).to_string(),
+                p.unicast_peers.is_empty(),
+            )];
             ifs.extend(
                 p.heartbeat_paths
                     .iter()
                     .map(|h| (h.interface.clone(), false)),
             );
+            // Adverts leave from the virtual MAC interface (received there
+            // too with multicast, on the router's own with unicast).
+            ifs.extend(p.vmac.as_ref().map(|v| (v.interface.clone(), false)));
             for (i, multicast) in ifs {
                 let Some(l) = self.links.get(&i).filter(|l| l.exists) else {
                     continue;
@@ -1408,6 +1557,12 @@ impl Node {
     fn tick(&mut self) {
         let now = self.now;
         while let Some((id, kind)) = self.timers.pop_due(now) {
+            if kind == crate::vrrp::TimerKind::MasterDown
+                && let Some(m) = self.members.get_mut(&id)
+                && m.state() == State::Backup
+            {
+                m.counters.master_down_expiries += 1;
+            }
             self.feed(id, Input::Timer { kind });
             self.drain();
         }
@@ -1632,6 +1787,7 @@ pub fn interfaces_of(plan: &Plan) -> BTreeSet<String> {
     let mut all = BTreeSet::new();
     for r in &plan.routers {
         all.insert(r.interface.clone());
+        all.extend(r.vmac.as_ref().map(|v| v.interface.clone()));
         all.extend(r.heartbeat_paths.iter().map(|h| h.interface.clone()));
         all.extend(r.trackers.iter().filter_map(|t| match &t.kind {
             vigil_schema::plan::PlanTrackerKind::Interface { interface } => Some(interface.clone()),

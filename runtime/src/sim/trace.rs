@@ -200,6 +200,12 @@ pub fn describe_command(c: &Command) -> String {
         Command::IpvsApply { ops } => format!("ipvs apply {} op(s)", ops.len()),
         Command::WriteLedger(l) => format!("write ledger ({} address(es))", l.addresses.len()),
         Command::Log { event, fields } => format!("log {event} {fields}"),
+        Command::CreateVmac {
+            interface,
+            parent,
+            mac,
+        } => format!("create vmac {interface} on {parent} ({mac})"),
+        Command::DeleteVmac { interface, .. } => format!("delete vmac {interface}"),
         Command::Ready => "ready".into(),
         Command::Stopped => "stopped".into(),
     }

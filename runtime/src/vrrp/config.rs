@@ -194,6 +194,7 @@ pub(crate) mod tests {
             preempt: true,
             preempt_delay_ms: 0,
             accept: false,
+            vmac: None,
             owner: false,
             source_address: "10.0.0.1".parse().unwrap(),
             unicast_peers: vec![],

@@ -77,6 +77,43 @@ pub enum Reason {
     FaultCleared,
 }
 
+impl Reason {
+    /// Every reason, for tables indexed by [`Reason::index`].
+    pub const ALL: [Reason; 10] = [
+        Reason::Startup,
+        Reason::OwnerStartup,
+        Reason::MasterDown,
+        Reason::PreemptDelayElapsed,
+        Reason::VetoLifted,
+        Reason::HigherPriority,
+        Reason::EqualPriorityHigherAddress,
+        Reason::Shutdown,
+        Reason::Fault,
+        Reason::FaultCleared,
+    ];
+
+    /// The position in [`Reason::ALL`].
+    pub fn index(self) -> usize {
+        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+
+    /// A stable snake_case name (metrics labels).
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::OwnerStartup => "owner_startup",
+            Reason::MasterDown => "master_down",
+            Reason::PreemptDelayElapsed => "preempt_delay_elapsed",
+            Reason::VetoLifted => "veto_lifted",
+            Reason::HigherPriority => "higher_priority",
+            Reason::EqualPriorityHigherAddress => "equal_priority_higher_address",
+            Reason::Shutdown => "shutdown",
+            Reason::Fault => "fault",
+            Reason::FaultCleared => "fault_cleared",
+        }
+    }
+}
+
 /// Events an operator must hear about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Alarm {

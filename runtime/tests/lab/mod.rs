@@ -360,6 +360,22 @@ impl Lab {
         self.children.len() - 1
     }
 
+    /// Starts `program ARGS...` in host `i` (killed when the lab is
+    /// dropped); stdout and stderr go to `<dir>/<log>.log`.
+    pub fn start_process(&mut self, i: usize, program: &str, args: &[&str], log: &str) -> usize {
+        let f = File::create(self.dir.join(format!("{log}.log"))).expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(i), program])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().expect("log file"))
+            .stderr(f)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
     pub fn pid(&self, child: usize) -> i32 {
         self.children[child].id() as i32
     }

@@ -236,6 +236,7 @@ impl Cluster {
             preempt: r.preempt,
             preempt_delay_ms: r.preempt_delay_ms,
             accept: true,
+            vmac: None,
             owner,
             source_address: source,
             unicast_peers: if r.unicast {
@@ -356,6 +357,7 @@ impl Cluster {
                 .map(|(name, routers)| PlanSyncGroup { name, routers })
                 .collect(),
             virtual_servers,
+            metrics: None,
         }
     }
 
