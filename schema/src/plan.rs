@@ -11,7 +11,7 @@
 //!
 //! The published schema is `schema/plan.schema.json`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[cfg(feature = "json-schema")]
 use schemars::JsonSchema;
@@ -105,6 +105,9 @@ pub struct PlanRouter {
     pub auth: Option<PlanAuth>,
     /// Split-brain arbitration; `None` only when the topology waived it.
     pub arbitration: Option<PlanArbitration>,
+    /// Lease arbitration: master only while holding the router's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<PlanLease>,
     /// Extra paths carrying unicast adverts to the same peers.
     pub heartbeat_paths: Vec<PlanHeartbeatPath>,
     pub trackers: Vec<PlanTracker>,
@@ -158,6 +161,31 @@ pub struct PlanArbitration {
     pub release_after_ms: u64,
     pub fence: Option<PlanFence>,
     pub self_fence: Option<Vec<String>>,
+}
+
+/// Lease arbitration on etcd (v3 JSON gateway, plain HTTP).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanLease {
+    /// The store's gateways, tried in order (the next one after a failure).
+    pub endpoints: Vec<SocketAddr>,
+    /// The router's key.
+    pub key: String,
+    /// The value written under the key (this host's name).
+    pub holder: String,
+    /// Lease TTL (whole seconds).
+    pub ttl_ms: u64,
+    /// Time between keep-alives (and acquisition attempts while not holding).
+    pub keepalive_interval_ms: u64,
+    /// A request without an answer for this long has failed.
+    pub request_timeout_ms: u64,
+    /// A holder considers the lease lost this long before the TTL counted
+    /// from its last successful keep-alive request ends.
+    pub release_margin_ms: u64,
+    /// Wait this long after start before the first acquisition attempt
+    /// (higher priorities try first).
+    pub acquire_delay_ms: u64,
 }
 
 /// A fence command.

@@ -267,6 +267,7 @@ impl Cluster {
                 fence: a.fence.clone(),
                 self_fence: None,
             }),
+            lease: None,
             heartbeat_paths,
             trackers: r.trackers.clone(),
             notify: r.notify.clone(),
