@@ -37,6 +37,7 @@ use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
 use crate::net::arp_socket::ArpSocket;
 use crate::net::icmp_socket::IcmpSocket;
+use crate::net::http::HttpClient;
 use crate::net::na_socket::NaSocket;
 use crate::net::vrrp_socket::VrrpSocket;
 use crate::netlink::addr::{self, Change, IfAddr};
@@ -60,6 +61,9 @@ mod tokens {
     pub const FIRST_SOCKET: usize = 16;
     /// Status-socket connections.
     pub const FIRST_CONTROL_CLIENT: usize = 1 << 22;
+    /// HTTP requests (the lease store).
+    pub const FIRST_HTTP: usize = 1 << 23;
+    pub const HTTP_SPAN: usize = 1 << 20;
     /// Health probes.
     pub const FIRST_PROBE: usize = 1 << 24;
 }
@@ -134,6 +138,7 @@ pub struct Daemon {
     proc_ids: HashMap<RunnerId, ProcId>,
     health: Option<HealthIo>,
     control: Option<ControlServer>,
+    http: HttpClient,
     plan_path: PathBuf,
     host: String,
     ledger_file: PathBuf,
@@ -204,6 +209,7 @@ impl Daemon {
             proc_ids: HashMap::new(),
             health,
             control: None,
+            http: HttpClient::new(tokens::FIRST_HTTP, tokens::HTTP_SPAN),
             plan_path: plan_path.to_path_buf(),
             host: host.to_string(),
             ledger_file: ledger_path(state_dir, host),
@@ -546,6 +552,21 @@ impl Daemon {
             Command::Ready => {
                 sd_notify_ready();
             }
+            Command::HttpRequest {
+                req,
+                endpoint,
+                path,
+                body,
+                timeout_ms,
+            } => {
+                let registry = self.poll.registry();
+                if let Some(ev) = self
+                    .http
+                    .start(registry, now, req, endpoint, &path, &body, timeout_ms)
+                {
+                    return vec![ev];
+                }
+            }
             Command::Stopped => self.stopped = true,
         }
         Vec::new()
@@ -688,6 +709,7 @@ impl Daemon {
             self.procs.next_deadline(),
             self.control.as_ref().and_then(ControlServer::next_deadline),
             self.health.as_ref().and_then(HealthIo::next_deadline),
+            self.http.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -723,6 +745,11 @@ impl Daemon {
                     }
                     tokens::LINKS => self.on_link_events(),
                     t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
+                    t if self.http.owns(t) => {
+                        if let Some(ev) = self.http.on_ready(self.poll.registry(), t) {
+                            self.feed(ev);
+                        }
+                    }
                     t if self.health.as_ref().is_some_and(|h| h.owns(t)) => {
                         let now = self.now();
                         let registry = self.poll.registry();
@@ -763,6 +790,9 @@ impl Daemon {
         if let Some(c) = self.control.as_mut() {
             c.poll(self.poll.registry(), now);
         }
+        for ev in self.http.poll(self.poll.registry(), now) {
+            self.feed(ev);
+        }
         if self.node.next_deadline().is_some_and(|at| at <= self.now()) {
             self.feed(Event::Tick);
         }
@@ -786,6 +816,7 @@ impl Daemon {
     /// After the node stopped: `stop` hooks run to completion (each bounded
     /// by its timeout). Blocking is fine here: the resignations are out.
     fn finish(&mut self) {
+        self.flush_http(Duration::from_millis(500));
         while self.node.hooks_pending() {
             std::thread::sleep(crate::hooks::process::REAP_INTERVAL);
             let now = self.now();
@@ -793,6 +824,29 @@ impl Daemon {
             if self.procs.is_empty() && self.node.hooks_pending() {
                 // Nothing runs that could finish them: do not wait forever.
                 break;
+            }
+        }
+    }
+
+    /// Lets the last HTTP requests (lease revocations) complete, for at
+    /// most `limit`; their answers are fed to the node (which only logs them).
+    fn flush_http(&mut self, limit: Duration) {
+        let end = self.now() + limit;
+        let mut events = Events::with_capacity(16);
+        while self.http.pending() > 0 && self.now() < end {
+            let wait = end.saturating_since(self.now()).min(Duration::from_millis(50));
+            if self.poll.poll(&mut events, Some(wait)).is_err() {
+                break;
+            }
+            let ready: Vec<Token> = events.iter().map(|e| e.token()).filter(|t| self.http.owns(*t)).collect();
+            for t in ready {
+                if let Some(ev) = self.http.on_ready(self.poll.registry(), t) {
+                    self.feed(ev);
+                }
+            }
+            let now = self.now();
+            for ev in self.http.poll(self.poll.registry(), now) {
+                self.feed(ev);
             }
         }
     }

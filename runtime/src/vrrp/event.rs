@@ -48,6 +48,10 @@ pub enum Input {
     /// Arbitration's verdict: while `allow_master` is false the router may
     /// not become master (it stays backup and raises [`Alarm::MasterVetoed`]).
     ArbitrationVerdict { allow_master: bool },
+    /// A master lost its right to be master (its lease): it resigns like
+    /// at shutdown (priority-0 advert, VIPs dropped) but stays a backup.
+    /// Ignored in any other state.
+    Resign,
     /// A new plan for the same router (same interface, family, version, VRID).
     PlanReload { config: Box<RouterConfig> },
 }
@@ -69,6 +73,8 @@ pub enum Reason {
     HigherPriority,
     /// Master -> Backup: equal priority from a higher primary address.
     EqualPriorityHigherAddress,
+    /// Master -> Backup: the master lost its lease.
+    Resigned,
     /// Any -> Initialize.
     Shutdown,
     /// Any -> Fault.
