@@ -36,8 +36,8 @@ use crate::health::executor::HealthIo;
 use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
 use crate::net::arp_socket::ArpSocket;
-use crate::net::icmp_socket::IcmpSocket;
 use crate::net::http::HttpClient;
+use crate::net::icmp_socket::IcmpSocket;
 use crate::net::na_socket::NaSocket;
 use crate::net::vrrp_socket::VrrpSocket;
 use crate::netlink::addr::{self, Change, IfAddr};
@@ -834,11 +834,17 @@ impl Daemon {
         let end = self.now() + limit;
         let mut events = Events::with_capacity(16);
         while self.http.pending() > 0 && self.now() < end {
-            let wait = end.saturating_since(self.now()).min(Duration::from_millis(50));
+            let wait = end
+                .saturating_since(self.now())
+                .min(Duration::from_millis(50));
             if self.poll.poll(&mut events, Some(wait)).is_err() {
                 break;
             }
-            let ready: Vec<Token> = events.iter().map(|e| e.token()).filter(|t| self.http.owns(*t)).collect();
+            let ready: Vec<Token> = events
+                .iter()
+                .map(|e| e.token())
+                .filter(|t| self.http.owns(*t))
+                .collect();
             for t in ready {
                 if let Some(ev) = self.http.on_ready(self.poll.registry(), t) {
                     self.feed(ev);

@@ -91,13 +91,22 @@ fn int(v: Option<&Value>) -> Option<i64> {
 
 /// The store's error in a body, if it is one.
 fn error_of(v: &Value) -> Option<EtcdError> {
-    let v = v.get("error").map(|_| v).or_else(|| v.get("result").filter(|r| r.get("error").is_some()))?;
+    let v = v
+        .get("error")
+        .map(|_| v)
+        .or_else(|| v.get("result").filter(|r| r.get("error").is_some()))?;
     let message = match v.get("error") {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+        Some(Value::Object(o)) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
         _ => String::new(),
     };
-    let code = int(v.get("code")).or_else(|| v.get("error").and_then(|e| int(e.get("grpc_code")))).unwrap_or(-1);
+    let code = int(v.get("code"))
+        .or_else(|| v.get("error").and_then(|e| int(e.get("grpc_code"))))
+        .unwrap_or(-1);
     if code == NOT_FOUND || message.contains("lease not found") {
         Some(EtcdError::LeaseNotFound)
     } else {
@@ -180,7 +189,11 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 pub fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -217,7 +230,13 @@ mod tests {
 
     #[test]
     fn base64_both_ways() {
-        for (plain, enc) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("/vigil/r1", "L3ZpZ2lsL3Ix")] {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("/vigil/r1", "L3ZpZ2lsL3Ix"),
+        ] {
             assert_eq!(base64(plain.as_bytes()), enc);
             assert_eq!(unbase64(enc).unwrap(), plain.as_bytes());
         }
@@ -237,14 +256,25 @@ mod tests {
         assert_eq!(parse_txn(200, won, 1), Ok(Acquire::Acquired));
         let held = r#"{"header":{"revision":"2"},"responses":[{"response_range":{"header":{"revision":"2"},"kvs":[{"key":"L3ZpZ2lsL3Ix","create_revision":"2","mod_revision":"2","version":"1","value":"aG9zdEE=","lease":"6301558603696033800"}],"count":"1"}}]}"#;
         assert_eq!(parse_txn(200, held, 1), Ok(Acquire::HeldBy("hostA".into())));
-        assert_eq!(parse_txn(200, held, 6301558603696033800), Ok(Acquire::AlreadyOurs));
+        assert_eq!(
+            parse_txn(200, held, 6301558603696033800),
+            Ok(Acquire::AlreadyOurs)
+        );
         let nf = r#"{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}"#;
         assert_eq!(parse_txn(400, nf, 1), Err(EtcdError::LeaseNotFound));
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for body in ["", "{", "[]", "null", "{\"ID\":{}}", "\u{0}", "{\"result\":5}"] {
+        for body in [
+            "",
+            "{",
+            "[]",
+            "null",
+            "{\"ID\":{}}",
+            "\u{0}",
+            "{\"result\":5}",
+        ] {
             assert!(parse_grant(200, body).is_err(), "{body:?}");
             assert!(parse_keepalive(200, body).is_err(), "{body:?}");
         }

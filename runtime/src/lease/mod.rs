@@ -239,7 +239,10 @@ impl LeaseCore {
             self.valid_until = None;
             // The lease may still live in the store: keep its id and try
             // to keep it alive; only the local right to be master ends.
-            self.lose("no successful keep-alive within the TTL (store unreachable?)", out);
+            self.lose(
+                "no successful keep-alive within the TTL (store unreachable?)",
+                out,
+            );
         }
     }
 
@@ -314,9 +317,15 @@ impl LeaseCore {
 
     fn send(&mut self, op: Op, now: Instant, ids: &mut u64, out: &mut Vec<LeaseAction>) {
         let (path, body) = match (op, self.lease) {
-            (Op::Grant, _) => (etcd::GRANT, etcd::grant_body(self.cfg.ttl_ms.div_ceil(1000))),
+            (Op::Grant, _) => (
+                etcd::GRANT,
+                etcd::grant_body(self.cfg.ttl_ms.div_ceil(1000)),
+            ),
             (Op::KeepAlive, Some(id)) => (etcd::KEEPALIVE, etcd::id_body(id)),
-            (Op::Acquire, Some(id)) => (etcd::TXN, etcd::txn_body(&self.cfg.key, &self.cfg.holder, id)),
+            (Op::Acquire, Some(id)) => (
+                etcd::TXN,
+                etcd::txn_body(&self.cfg.key, &self.cfg.holder, id),
+            ),
             (Op::Revoke, Some(id)) => (etcd::REVOKE, etcd::id_body(id)),
             _ => {
                 self.step = None;
@@ -441,7 +450,8 @@ impl LeaseCore {
                 // A new lease in this round (once: a second "not found"
                 // counts as a failure of the round).
                 self.failures_in_round += 1;
-                self.step = (self.failures_in_round <= self.cfg.endpoints.len()).then_some(Op::Grant);
+                self.step =
+                    (self.failures_in_round <= self.cfg.endpoints.len()).then_some(Op::Grant);
             }
             Err(e) => {
                 if matches!(e, EtcdError::Malformed(_)) {
@@ -467,7 +477,10 @@ mod tests {
 
     fn cfg(holder: &str, delay: u64) -> PlanLease {
         PlanLease {
-            endpoints: vec!["10.0.9.1:2379".parse().unwrap(), "10.0.9.2:2379".parse().unwrap()],
+            endpoints: vec![
+                "10.0.9.1:2379".parse().unwrap(),
+                "10.0.9.2:2379".parse().unwrap(),
+            ],
             key: "/vigil/c/www".into(),
             holder: holder.into(),
             ttl_ms: 3000,
@@ -489,7 +502,12 @@ mod tests {
 
     impl Run {
         fn step(&mut self, now: Instant, up: &dyn Fn(usize, Instant) -> bool) {
-            let due: Vec<_> = self.inflight.iter().filter(|r| r.2 <= now).cloned().collect();
+            let due: Vec<_> = self
+                .inflight
+                .iter()
+                .filter(|r| r.2 <= now)
+                .cloned()
+                .collect();
             self.inflight.retain(|r| r.2 > now);
             for (i, req, _, path, body) in due {
                 let acts = if up(i, now) {
@@ -510,7 +528,10 @@ mod tests {
 
         fn take(&mut self, i: usize, now: Instant, acts: Vec<LeaseAction>) {
             for a in acts {
-                if let LeaseAction::Request { req, path, body, .. } = a {
+                if let LeaseAction::Request {
+                    req, path, body, ..
+                } = a
+                {
                     self.inflight.push((i, req, now + ms(1), path, body));
                 }
             }
@@ -518,10 +539,14 @@ mod tests {
     }
 
     #[test]
-    fn one_holder_the_higher_priority_first_and_a_cut_holder_gives_up_before_the_store_frees_the_key() {
+    fn one_holder_the_higher_priority_first_and_a_cut_holder_gives_up_before_the_store_frees_the_key()
+     {
         let t0 = Instant::ZERO;
         let mut run = Run {
-            cores: vec![LeaseCore::new(&cfg("a", 0), t0), LeaseCore::new(&cfg("b", 1000), t0)],
+            cores: vec![
+                LeaseCore::new(&cfg("a", 0), t0),
+                LeaseCore::new(&cfg("b", 1000), t0),
+            ],
             store: Store::default(),
             ids: 0,
             inflight: Vec::new(),
@@ -553,7 +578,10 @@ mod tests {
         assert!(lost <= ms(3000 - 500), "a gave up {lost:?} after the cut");
         // The store frees the key a TTL after a's last keep-alive (sent at
         // most one interval before the cut); a gave up before that.
-        assert!(got >= ms(3000 - 500) && got <= ms(3000 + 600), "b acquired {got:?} after the cut");
+        assert!(
+            got >= ms(3000 - 500) && got <= ms(3000 + 600),
+            "b acquired {got:?} after the cut"
+        );
         assert!(lost < got, "a gave up {lost:?}, b acquired {got:?}");
         assert!(run.cores[0].counters.timeouts > 0);
     }
@@ -562,7 +590,10 @@ mod tests {
     fn a_store_down_for_longer_than_the_ttl_leaves_no_holder_and_the_old_one_comes_back_alone() {
         let t0 = Instant::ZERO;
         let mut run = Run {
-            cores: vec![LeaseCore::new(&cfg("a", 0), t0), LeaseCore::new(&cfg("b", 1000), t0)],
+            cores: vec![
+                LeaseCore::new(&cfg("a", 0), t0),
+                LeaseCore::new(&cfg("b", 1000), t0),
+            ],
             store: Store::default(),
             ids: 0,
             inflight: Vec::new(),
@@ -587,7 +618,12 @@ mod tests {
         }
         assert_eq!(
             holders_seen,
-            vec![vec![false, false], vec![true, false], vec![false, false], vec![true, false]],
+            vec![
+                vec![false, false],
+                vec![true, false],
+                vec![false, false],
+                vec![true, false]
+            ],
             "a holds, nobody during the outage, a again"
         );
         assert_eq!(run.cores[0].state(t0 + ms(15000)), "holding");
@@ -598,7 +634,10 @@ mod tests {
     fn an_ineligible_holder_revokes_and_the_other_takes_over_without_waiting_for_the_ttl() {
         let t0 = Instant::ZERO;
         let mut run = Run {
-            cores: vec![LeaseCore::new(&cfg("a", 0), t0), LeaseCore::new(&cfg("b", 1000), t0)],
+            cores: vec![
+                LeaseCore::new(&cfg("a", 0), t0),
+                LeaseCore::new(&cfg("b", 1000), t0),
+            ],
             store: Store::default(),
             ids: 0,
             inflight: Vec::new(),

@@ -94,7 +94,9 @@ impl HttpClient {
                 break t;
             }
         };
-        if let Err(e) = registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE) {
+        if let Err(e) =
+            registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+        {
             return fail(format!("register: {e}"));
         }
         let out = format!(
@@ -145,7 +147,12 @@ impl HttpClient {
         self.conns.values().map(|c| c.deadline).min()
     }
 
-    fn finish(&mut self, registry: &Registry, token: Token, result: Result<HttpReply, String>) -> Option<Event> {
+    fn finish(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        result: Result<HttpReply, String>,
+    ) -> Option<Event> {
         let mut conn = self.conns.remove(&token)?;
         let _ = registry.deregister(&mut conn.stream);
         Some(Event::HttpResponse {
@@ -176,7 +183,9 @@ fn step(conn: &mut Conn) -> Result<Option<HttpReply>, String> {
             Ok(0) => {
                 return match parse_response(&conn.input, true)? {
                     Parsed::Done(r) => Ok(Some(r)),
-                    Parsed::Incomplete => Err("connection closed before the response was complete".into()),
+                    Parsed::Incomplete => {
+                        Err("connection closed before the response was complete".into())
+                    }
                 };
             }
             Ok(n) => {
@@ -209,13 +218,17 @@ pub fn parse_response(input: &[u8], eof: bool) -> Result<Parsed, String> {
         }
         return Ok(Parsed::Incomplete);
     };
-    let head = std::str::from_utf8(&input[..head_end]).map_err(|_| "response header is not UTF-8".to_string())?;
+    let head = std::str::from_utf8(&input[..head_end])
+        .map_err(|_| "response header is not UTF-8".to_string())?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or("");
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or("");
     if !version.starts_with("HTTP/1.") {
-        return Err(format!("not an HTTP/1.x response: {:?}", truncate(status_line)));
+        return Err(format!(
+            "not an HTTP/1.x response: {:?}",
+            truncate(status_line)
+        ));
     }
     let status: u16 = parts
         .next()
@@ -230,7 +243,11 @@ pub fn parse_response(input: &[u8], eof: bool) -> Result<Parsed, String> {
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            length = Some(value.parse().map_err(|_| format!("bad Content-Length {value:?}"))?);
+            length = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("bad Content-Length {value:?}"))?,
+            );
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = value.eq_ignore_ascii_case("chunked");
             if !chunked {
@@ -271,7 +288,8 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
         };
         let line = std::str::from_utf8(&rest[..eol]).map_err(|_| "bad chunk size".to_string())?;
         let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size {:?}", truncate(line)))?;
+        let size = usize::from_str_radix(size_text, 16)
+            .map_err(|_| format!("bad chunk size {:?}", truncate(line)))?;
         rest = &rest[eol + 2..];
         if size == 0 {
             return Ok(Some(body));
@@ -312,7 +330,11 @@ mod tests {
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n";
         assert_eq!(done(chunked, false).body, "{\"a\":1}");
         for cut in 0..chunked.len() - 5 {
-            assert_eq!(parse_response(&chunked[..cut], false), Ok(Parsed::Incomplete), "{cut}");
+            assert_eq!(
+                parse_response(&chunked[..cut], false),
+                Ok(Parsed::Incomplete),
+                "{cut}"
+            );
         }
         assert_eq!(done(b"HTTP/1.0 404 Not Found\r\n\r\nno", true).body, "no");
     }

@@ -143,7 +143,10 @@ pub enum Event {
     /// The answer to [`Command::HttpRequest`]: the status and body of a
     /// complete response, or why there is none (connect, timeout, a
     /// response too large or not HTTP/1.1).
-    HttpResponse { req: u64, result: Result<HttpReply, String> },
+    HttpResponse {
+        req: u64,
+        result: Result<HttpReply, String>,
+    },
     /// Time passed: `now` reached [`super::Node::next_deadline`].
     Tick,
     /// SIGHUP: the plan file read again (passwords from its files).

@@ -201,9 +201,14 @@ pub enum Fault {
     /// The network's quality changes.
     Network(NetProfile),
     /// The lease store goes down as a whole / comes back.
-    StoreDown { down: bool },
+    StoreDown {
+        down: bool,
+    },
     /// The host is cut off from the lease store's majority / reaches it again.
-    StoreCut { host: String, cut: bool },
+    StoreCut {
+        host: String,
+        cut: bool,
+    },
     /// SIGHUP with this plan.
     Reload {
         host: String,
@@ -291,9 +296,14 @@ impl Fault {
                 p.reorder * 100.0
             ),
             Fault::Reload { host, .. } => format!("vigild on {host} reloads its plan"),
-            Fault::StoreDown { down } => format!("the lease store is {}", if *down { "down" } else { "up" }),
+            Fault::StoreDown { down } => {
+                format!("the lease store is {}", if *down { "down" } else { "up" })
+            }
             Fault::StoreCut { host, cut } => {
-                format!("{host} {} the lease store", if *cut { "is cut off from" } else { "reaches" })
+                format!(
+                    "{host} {} the lease store",
+                    if *cut { "is cut off from" } else { "reaches" }
+                )
             }
         }
     }

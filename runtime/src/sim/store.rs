@@ -75,17 +75,29 @@ impl Store {
                 let ttl = req.get("TTL").and_then(Value::as_i64).unwrap_or(0).max(1);
                 self.next_lease += 1;
                 let id = 0x1000 + self.next_lease;
-                self.leases.insert(id, (ttl, now + Duration::from_secs(ttl as u64)));
-                (200, json!({"ID": id.to_string(), "TTL": ttl.to_string()}).to_string())
+                self.leases
+                    .insert(id, (ttl, now + Duration::from_secs(ttl as u64)));
+                (
+                    200,
+                    json!({"ID": id.to_string(), "TTL": ttl.to_string()}).to_string(),
+                )
             }
             etcd::KEEPALIVE => {
                 let id = id_of(&req);
                 match self.leases.get_mut(&id) {
                     Some((ttl, exp)) => {
                         *exp = now + Duration::from_secs(*ttl as u64);
-                        (200, json!({"result": {"ID": id.to_string(), "TTL": ttl.to_string()}}).to_string() + "\n")
+                        (
+                            200,
+                            json!({"result": {"ID": id.to_string(), "TTL": ttl.to_string()}})
+                                .to_string()
+                                + "\n",
+                        )
                     }
-                    None => (200, json!({"result": {"ID": id.to_string()}}).to_string() + "\n"),
+                    None => (
+                        200,
+                        json!({"result": {"ID": id.to_string()}}).to_string() + "\n",
+                    ),
                 }
             }
             etcd::REVOKE => {
@@ -97,22 +109,38 @@ impl Store {
             }
             etcd::TXN => {
                 let put = &req["success"][0]["request_put"];
-                let key = put["key"].as_str().and_then(unbase64).map(|k| String::from_utf8_lossy(&k).into_owned());
-                let value = put["value"].as_str().and_then(unbase64).map(|k| String::from_utf8_lossy(&k).into_owned());
-                let lease: i64 = put["lease"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let key = put["key"]
+                    .as_str()
+                    .and_then(unbase64)
+                    .map(|k| String::from_utf8_lossy(&k).into_owned());
+                let value = put["value"]
+                    .as_str()
+                    .and_then(unbase64)
+                    .map(|k| String::from_utf8_lossy(&k).into_owned());
+                let lease: i64 = put["lease"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 let (Some(key), Some(value)) = (key, value) else {
                     return (400, json!({"error": "bad txn", "code": 3}).to_string());
                 };
                 if let Some((v, l)) = self.keys.get(&key) {
                     let kv = json!({"key": base64(key.as_bytes()), "value": base64(v.as_bytes()), "lease": l.to_string()});
-                    return (200, json!({"responses": [{"response_range": {"kvs": [kv], "count": "1"}}]}).to_string());
+                    return (
+                        200,
+                        json!({"responses": [{"response_range": {"kvs": [kv], "count": "1"}}]})
+                            .to_string(),
+                    );
                 }
                 if !self.leases.contains_key(&lease) {
                     return not_found;
                 }
                 self.revision += 1;
                 self.keys.insert(key, (value, lease));
-                (200, json!({"succeeded": true, "responses": [{"response_put": {}}]}).to_string())
+                (
+                    200,
+                    json!({"succeeded": true, "responses": [{"response_put": {}}]}).to_string(),
+                )
             }
             _ => (404, "not found".into()),
         }

@@ -149,7 +149,11 @@ pub fn describe_event(ev: &Event) -> String {
             Err(e) => format!("ipvs dump failed: {e}"),
         },
         Event::HttpResponse { req, result } => match result {
-            Ok(r) => format!("http #{req}: {} {}", r.status, r.body.chars().take(80).collect::<String>()),
+            Ok(r) => format!(
+                "http #{req}: {} {}",
+                r.status,
+                r.body.chars().take(80).collect::<String>()
+            ),
             Err(e) => format!("http #{req} failed: {e}"),
         },
         Event::Tick => "tick".into(),
@@ -162,7 +166,10 @@ pub fn describe_event(ev: &Event) -> String {
 pub fn describe_command(c: &Command) -> String {
     match c {
         Command::HttpRequest {
-            req, endpoint, path, ..
+            req,
+            endpoint,
+            path,
+            ..
         } => format!("http #{req}: POST {endpoint}{path}"),
         Command::OpenVrrp {
             interface,
