@@ -320,6 +320,17 @@ fn transitions(samples: &[(Instant, Vec<usize>)], from: Instant) -> Vec<(Duratio
     out
 }
 
+/// The lease state of router `web` as `vigild status --json` shows it.
+fn lease_state(socket: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_vigild"))
+        .args(["status", "--json", "--socket"])
+        .arg(socket)
+        .output()
+        .expect("vigild status");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    v["routers"][0]["lease"].as_str().unwrap_or("?").to_string()
+}
+
 fn dual(samples: &[(Instant, Vec<usize>)]) -> usize {
     samples.iter().filter(|(_, h)| h.len() > 1).count()
 }
@@ -360,13 +371,27 @@ fn lease_arbitration_with_a_real_etcd_cluster() {
     let run_start = Instant::now();
     let logs = |lab: &Lab| format!("--- ha1\n{}\n--- ha2\n{}", lab.log("ha1"), lab.log("ha2"));
 
-    lab.start_vigild(1, &out.join("ha1/plan.json"), "ha1");
+    let sock = |h: &str| lab.dir.join(format!("{h}.sock"));
+    let (sock1, sock2) = (sock("ha1"), sock("ha2"));
+    lab.start_vigild_args(
+        1,
+        &out.join("ha1/plan.json"),
+        "ha1",
+        &[],
+        &["--control-socket", sock1.to_str().unwrap()],
+    );
     assert!(
         watch.wait(Duration::from_secs(10), &[1]).is_some(),
         "ha1 never became master\n{}",
         logs(&lab)
     );
-    lab.start_vigild(2, &out.join("ha2/plan.json"), "ha2");
+    lab.start_vigild_args(
+        2,
+        &out.join("ha2/plan.json"),
+        "ha2",
+        &[],
+        &["--control-socket", sock2.to_str().unwrap()],
+    );
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(
         watch.now_holders(),
@@ -398,6 +423,13 @@ fn lease_arbitration_with_a_real_etcd_cluster() {
         "ha1 released {released_at:?} after the cut (limit TTL + advert = {:?})\n{}",
         TTL + ADVERT,
         logs(&lab)
+    );
+    let (s1, s2) = (lease_state(&sock1), lease_state(&sock2));
+    eprintln!("step 1: vigild status: ha1 lease {s1}, ha2 lease {s2}");
+    assert_eq!(s2, "holding");
+    assert!(
+        s1 == "store_unreachable" || s1 == "held_by_other",
+        "ha1 lease {s1}"
     );
     unblock(&lab, 1);
     unblock(&lab, 3);

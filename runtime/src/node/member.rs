@@ -255,6 +255,7 @@ impl Member {
             },
             "master": self.master(now).map(|a| a.to_string()),
             "arbitration": self.arbiter.as_ref().map(Arbiter::verdict),
+            "lease": self.lease.as_ref().map(|l| l.state(now)),
             "trackers": self.trackers.list(),
             "defences": self.defences(hooks_pending, now),
             "counters": self.router.stats(),
