@@ -277,7 +277,10 @@ pub fn lease_endpoint(url: &str) -> Result<SocketAddr, &'static str> {
     if let Ok(addr) = rest.parse::<SocketAddr>() {
         return Ok(addr);
     }
-    let bare = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(rest);
+    let bare = rest
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(rest);
     match bare.parse::<IpAddr>() {
         Ok(ip) => Ok(SocketAddr::new(ip, 2379)),
         Err(_) => Err("the host must be an IP address (host names are not resolved)"),

@@ -43,6 +43,7 @@ pub mod http_status_range;
 pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
 pub mod ipv6_requires_v3;
+pub mod lease_on_keepalived_host;
 pub mod lease_store;
 pub mod lease_tls_unsupported;
 pub mod lease_ttl;
@@ -163,6 +164,7 @@ pub static ALL: &[&Lint] = &[
     &lease_store::LINT,
     &lease_tls_unsupported::LINT,
     &lease_without_reference_ips::LINT,
+    &lease_on_keepalived_host::LINT,
     &duplicate_vip::LINT,
     &vip_outside_segment::LINT,
     &mixed_address_families::LINT,

@@ -322,14 +322,18 @@ fn plan_lease(
     host: &str,
     ttl_ms: u64,
 ) -> Result<PlanLease, EmitError> {
-    let store = cluster
-        .lease_store
-        .as_ref()
-        .ok_or_else(|| EmitError(format!("router `{name}` uses a lease but there is no [lease] store")))?;
+    let store = cluster.lease_store.as_ref().ok_or_else(|| {
+        EmitError(format!(
+            "router `{name}` uses a lease but there is no [lease] store"
+        ))
+    })?;
     let endpoints = store
         .endpoints
         .iter()
-        .map(|e| lease_endpoint(&e.value).map_err(|why| EmitError(format!("lease endpoint `{}`: {why}", e.value))))
+        .map(|e| {
+            lease_endpoint(&e.value)
+                .map_err(|why| EmitError(format!("lease endpoint `{}`: {why}", e.value)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if endpoints.is_empty() {
         return Err(EmitError("the [lease] store has no endpoints".into()));
