@@ -36,7 +36,7 @@ use crate::health::executor::HealthIo;
 use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
 use crate::net::arp_socket::ArpSocket;
-use crate::net::http::HttpClient;
+use crate::net::http::{HttpClient, Request as HttpRequest};
 use crate::net::icmp_socket::IcmpSocket;
 use crate::net::na_socket::NaSocket;
 use crate::net::vrrp_socket::VrrpSocket;
@@ -560,10 +560,14 @@ impl Daemon {
                 timeout_ms,
             } => {
                 let registry = self.poll.registry();
-                if let Some(ev) = self
-                    .http
-                    .start(registry, now, req, endpoint, &path, &body, timeout_ms)
-                {
+                let request = HttpRequest {
+                    req,
+                    endpoint,
+                    path: &path,
+                    body: &body,
+                    timeout_ms,
+                };
+                if let Some(ev) = self.http.start(registry, now, request) {
                     return vec![ev];
                 }
             }

@@ -233,9 +233,12 @@ fn unblock(lab: &Lab, i: usize) {
         .status();
 }
 
+/// When, and which hosts held the VIP.
+type Sample = (Instant, Vec<usize>);
+
 /// VIP holders sampled every 10 ms.
 struct Watch {
-    samples: Arc<Mutex<Vec<(Instant, Vec<usize>)>>>,
+    samples: Arc<Mutex<Vec<Sample>>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

@@ -29,6 +29,16 @@ struct Conn {
     deadline: Instant,
 }
 
+/// One POST to start.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub req: u64,
+    pub endpoint: SocketAddr,
+    pub path: &'a str,
+    pub body: &'a str,
+    pub timeout_ms: u64,
+}
+
 /// The client: connections by token, in `[first, first + span)`.
 pub struct HttpClient {
     conns: HashMap<Token, Conn>,
@@ -64,16 +74,14 @@ impl HttpClient {
     }
 
     /// Starts a POST; an immediate failure is answered at once.
-    pub fn start(
-        &mut self,
-        registry: &Registry,
-        now: Instant,
-        req: u64,
-        endpoint: SocketAddr,
-        path: &str,
-        body: &str,
-        timeout_ms: u64,
-    ) -> Option<Event> {
+    pub fn start(&mut self, registry: &Registry, now: Instant, r: Request<'_>) -> Option<Event> {
+        let Request {
+            req,
+            endpoint,
+            path,
+            body,
+            timeout_ms,
+        } = r;
         let fail = |e: String| {
             Some(Event::HttpResponse {
                 req,
