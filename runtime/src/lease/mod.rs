@@ -112,6 +112,30 @@ pub struct LeaseCore {
     pub counters: LeaseCounters,
 }
 
+/// What a plan's lease must satisfy for the core to run it (the compiler
+/// guarantees it; a hand-written plan is refused with the reason).
+pub fn check(cfg: &PlanLease) -> Result<(), String> {
+    if cfg.endpoints.is_empty() {
+        return Err("no endpoints".into());
+    }
+    if cfg.key.is_empty() {
+        return Err("empty key".into());
+    }
+    if cfg.ttl_ms < 1000 || cfg.keepalive_interval_ms == 0 || cfg.request_timeout_ms == 0 {
+        return Err(format!(
+            "ttl_ms {} (at least 1000), keepalive_interval_ms {} and request_timeout_ms {} (above 0)",
+            cfg.ttl_ms, cfg.keepalive_interval_ms, cfg.request_timeout_ms
+        ));
+    }
+    if cfg.release_margin_ms >= cfg.ttl_ms || cfg.keepalive_interval_ms >= cfg.ttl_ms {
+        return Err(format!(
+            "release_margin_ms {} and keepalive_interval_ms {} must be below ttl_ms {}",
+            cfg.release_margin_ms, cfg.keepalive_interval_ms, cfg.ttl_ms
+        ));
+    }
+    Ok(())
+}
+
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
@@ -168,10 +192,20 @@ impl LeaseCore {
             "holder": self.holder,
             "lease": self.lease.map(|l| l.to_string()),
             "valid_for_ms": self.valid_until.map(|v| u64::try_from(v.saturating_since(now).as_millis()).unwrap_or(u64::MAX)),
-            "endpoint": self.cfg.endpoints[self.endpoint % self.cfg.endpoints.len()].to_string(),
+            "endpoint": self.endpoint().to_string(),
             "last_error": self.last_error,
             "counters": self.counters,
         })
+    }
+
+    /// The endpoint in use ([`check`] guarantees there is one).
+    fn endpoint(&self) -> SocketAddr {
+        let n = self.cfg.endpoints.len().max(1);
+        self.cfg
+            .endpoints
+            .get(self.endpoint % n)
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 2379)))
     }
 
     pub fn config(&self) -> &PlanLease {
@@ -267,7 +301,7 @@ impl LeaseCore {
             self.counters.requests += 1;
             out.push(LeaseAction::Request {
                 req,
-                endpoint: self.cfg.endpoints[self.endpoint % self.cfg.endpoints.len()],
+                endpoint: self.endpoint(),
                 path: etcd::REVOKE,
                 body: etcd::id_body(id),
                 timeout_ms: self.cfg.request_timeout_ms,
@@ -337,7 +371,7 @@ impl LeaseCore {
         self.counters.requests += 1;
         out.push(LeaseAction::Request {
             req,
-            endpoint: self.cfg.endpoints[self.endpoint % self.cfg.endpoints.len()],
+            endpoint: self.endpoint(),
             path,
             body,
             timeout_ms: self.cfg.request_timeout_ms,
@@ -348,7 +382,7 @@ impl LeaseCore {
     /// already failed in this round.
     fn failed(&mut self, op: Op, why: String, now: Instant, out: &mut Vec<LeaseAction>) {
         self.counters.failures += 1;
-        let endpoint = self.cfg.endpoints[self.endpoint % self.cfg.endpoints.len()];
+        let endpoint = self.endpoint();
         if self.last_error.as_deref() != Some(why.as_str()) {
             out.push(LeaseAction::Log {
                 what: "lease_request_failed",
@@ -356,7 +390,7 @@ impl LeaseCore {
             });
         }
         self.last_error = Some(why);
-        self.endpoint = (self.endpoint + 1) % self.cfg.endpoints.len();
+        self.endpoint = (self.endpoint + 1) % self.cfg.endpoints.len().max(1);
         self.failures_in_round += 1;
         // Retry this round's step on the next endpoint at once, until
         // every endpoint failed once; then wait for the next round.
@@ -439,7 +473,7 @@ impl LeaseCore {
                 if self.last_error.take().is_some() {
                     out.push(LeaseAction::Log {
                         what: "lease_store_reachable",
-                        fields: json!({"endpoint": self.cfg.endpoints[self.endpoint % self.cfg.endpoints.len()].to_string()}),
+                        fields: json!({"endpoint": self.endpoint().to_string()}),
                     });
                 }
             }
@@ -658,5 +692,83 @@ mod tests {
         let took = b_at.expect("b took over").saturating_since(t0 + ms(3000));
         assert!(took <= ms(600), "b took over {took:?} after a gave up");
         assert_eq!(run.cores[0].counters.revokes, 1);
+    }
+
+    #[test]
+    fn a_plan_the_core_cannot_run_is_refused() {
+        assert_eq!(check(&cfg("a", 0)), Ok(()));
+        let mut c = cfg("a", 0);
+        c.endpoints.clear();
+        assert!(check(&c).is_err());
+        let mut c = cfg("a", 0);
+        c.release_margin_ms = 3000;
+        assert!(check(&c).is_err());
+        let mut c = cfg("a", 0);
+        c.keepalive_interval_ms = 0;
+        assert!(check(&c).is_err());
+    }
+
+    /// Any sequence of answers, garbage included, in any order: no panic,
+    /// and holding only while the local lease is valid.
+    #[test]
+    fn random_answers_never_panic_and_never_hold_an_expired_lease() {
+        let bodies = [
+            "{\"ID\":\"7\",\"TTL\":\"3\"}",
+            "{\"result\":{\"ID\":\"7\",\"TTL\":\"3\"}}",
+            "{\"result\":{\"ID\":\"7\"}}",
+            "{\"succeeded\":true}",
+            "{\"responses\":[{\"response_range\":{\"kvs\":[{\"value\":\"Yg==\",\"lease\":\"9\"}]}}]}",
+            "{\"responses\":[{\"response_range\":{\"kvs\":[{\"value\":\"YQ==\",\"lease\":\"7\"}]}}]}",
+            "{\"error\":\"etcdserver: requested lease not found\",\"code\":5}",
+            "{\"error\":\"etcdserver: leader changed\",\"code\":14}",
+            "",
+            "{",
+            "null",
+            "[1,2]",
+            "{\"ID\":{}}",
+            "\u{0}\u{ff}",
+        ];
+        let mut seed: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut core = LeaseCore::new(&cfg("a", 0), Instant::ZERO);
+        let mut ids = 0;
+        let mut now = Instant::ZERO;
+        let mut outstanding: Vec<u64> = Vec::new();
+        for _ in 0..20_000 {
+            now = now + ms(next(300));
+            let acts = match next(6) {
+                0 if !outstanding.is_empty() => {
+                    let req = outstanding.swap_remove(next(outstanding.len() as u64) as usize);
+                    let body = bodies[next(bodies.len() as u64) as usize];
+                    let status = [200u16, 200, 200, 404, 500][next(5) as usize];
+                    core.on_reply(req, Ok((status, body)), now, &mut ids)
+                }
+                1 if !outstanding.is_empty() => {
+                    let req = outstanding[0];
+                    core.on_reply(req, Err("connection refused"), now, &mut ids)
+                }
+                2 => {
+                    core.set_eligible(next(4) != 0, now);
+                    Vec::new()
+                }
+                3 => core.on_reply(next(ids + 2), Ok((200, "{}")), now, &mut ids),
+                _ => core.poll(now, &mut ids),
+            };
+            for a in acts {
+                if let LeaseAction::Request { req, .. } = a {
+                    outstanding.push(req);
+                }
+            }
+            if core.holding() {
+                assert!(core.valid_until.is_some_and(|v| now < v) || core.next_deadline() <= now);
+            }
+            let _ = core.status(now);
+        }
+        assert!(core.counters.requests > 100);
     }
 }
