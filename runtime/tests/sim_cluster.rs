@@ -259,6 +259,7 @@ fn lease_master_cut_from_the_store_resigns_before_the_backup_acquires_and_a_stor
         11,
     );
     let r = sim.record();
+    assert!(r.defended(DefenceKind::LeaseLost, Some("www")));
     // lb1 held the lease first (priority order) and was master.
     let (first, _) = became_master(&sim, "lb1", "www", at(ms(0))).expect("lb1 master");
     assert!(first < at(ms(3000)));
@@ -766,6 +767,8 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
     let mut owned = Router::new("owned", "front", 70, &[("lb1", 255), ("lb2", 100)]);
     owned.arbitration = None;
     owned.preempt_delay_ms = 200;
+    let mut leased = Router::new("leased", "front", 80, &[("lb1", 150), ("lb2", 100)]);
+    leased.lease_ttl_ms = Some(2000);
     let mut lazy = Router::new("lazy", "front", 71, &[("lb1", 150), ("lb2", 100)]);
     lazy.preempt = false;
     lazy.advert_interval_cs = 5;
@@ -805,6 +808,14 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
                 .host("lb2", &["front"])
                 .router(fenced)
                 .router(soft_fence),
+        ),
+        (
+            "lease-and-reference-ips",
+            Cluster::default()
+                .segment("front", 60, true)
+                .host("lb1", &["front"])
+                .host("lb2", &["front"])
+                .router(leased),
         ),
         (
             "owner-no-arbitration",
