@@ -248,7 +248,7 @@ impl LeaseCore {
             let op = p.op;
             self.pending = None;
             self.counters.timeouts += 1;
-            self.failed(op, format!("{op:?} timed out"), now, &mut out);
+            self.failed(op, format!("{op:?} timed out"), &mut out);
         }
         self.expire(now, &mut out);
         if self.pending.is_none() && now >= self.next_round {
@@ -380,7 +380,7 @@ impl LeaseCore {
 
     /// A request failed: next endpoint, at once unless every endpoint
     /// already failed in this round.
-    fn failed(&mut self, op: Op, why: String, now: Instant, out: &mut Vec<LeaseAction>) {
+    fn failed(&mut self, op: Op, why: String, out: &mut Vec<LeaseAction>) {
         self.counters.failures += 1;
         let endpoint = self.endpoint();
         if self.last_error.as_deref() != Some(why.as_str()) {
@@ -395,7 +395,6 @@ impl LeaseCore {
         // Retry this round's step on the next endpoint at once, until
         // every endpoint failed once; then wait for the next round.
         self.step = (self.failures_in_round < self.cfg.endpoints.len()).then_some(op);
-        let _ = now;
     }
 
     /// The answer to request `req`: `Ok((status, body))` or a transport error.
@@ -422,7 +421,7 @@ impl LeaseCore {
         let (status, body) = match reply {
             Ok(r) => r,
             Err(e) => {
-                self.failed(p.op, e.to_string(), now, &mut out);
+                self.failed(p.op, e.to_string(), &mut out);
                 self.continue_round(now, ids, &mut out);
                 return out;
             }
@@ -491,7 +490,7 @@ impl LeaseCore {
                 if matches!(e, EtcdError::Malformed(_)) {
                     self.counters.malformed += 1;
                 }
-                self.failed(p.op, e.to_string(), now, &mut out);
+                self.failed(p.op, e.to_string(), &mut out);
             }
         }
         self.continue_round(now, ids, &mut out);
