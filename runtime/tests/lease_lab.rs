@@ -250,23 +250,37 @@ struct Watch {
 }
 
 impl Watch {
+    /// Samples over rtnetlink sockets opened inside the two hosts'
+    /// namespaces (a dump takes microseconds, so the period is 10 ms).
     fn start(lab: &Lab) -> Watch {
-        let ns = [lab.ns(1), lab.ns(2)];
+        let vip: std::net::IpAddr = VIP.split('/').next().unwrap().parse().unwrap();
+        let mut conns = Vec::new();
+        for i in 1..=2 {
+            let conn = lab.in_ns(i, || {
+                vigild::netlink::NlConn::open().expect("rtnetlink socket")
+            });
+            conns.push((conn, lab.ifindex(i, "eth0")));
+        }
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (samples.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
+            let mut next = Instant::now();
             while !st.load(Ordering::Relaxed) {
-                let holders: Vec<usize> = (0..2)
-                    .filter(|&k| {
-                        lab::ip(&["-n", &ns[k], "-o", "addr", "show", "dev", "eth0"])
-                            .split_whitespace()
-                            .any(|w| w == VIP)
-                    })
-                    .map(|k| k + 1)
-                    .collect();
+                let mut holders = Vec::new();
+                for (k, (conn, ifindex)) in conns.iter_mut().enumerate() {
+                    // A failed dump counts as holding: it can only add
+                    // dual samples, never hide one.
+                    let held = vigild::netlink::addr::dump(conn, *ifindex)
+                        .map(|addrs| addrs.iter().any(|a| a.address == vip))
+                        .unwrap_or(true);
+                    if held {
+                        holders.push(k + 1);
+                    }
+                }
                 s.lock().unwrap().push((Instant::now(), holders));
-                std::thread::sleep(Duration::from_millis(10));
+                next += Duration::from_millis(10);
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
         });
         Watch {
