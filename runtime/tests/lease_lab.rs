@@ -17,6 +17,8 @@
 //! 4. the whole store down: the holder releases within TTL + one advert
 //!    interval and nobody holds the VIP (documented: no master without the store).
 //! 5. the store back: exactly one transition, to one holder.
+//! 6. SIGTERM on the holder: it revokes its lease on the way out, and the
+//!    other takes over in less than the TTL.
 //!
 //! Needs root and etcd (Debian `etcd-server`); skipped with a message
 //! where `etcd` is not installed; fails unless `VIGIL_SKIP_NETNS=1` when
@@ -399,7 +401,7 @@ fn lease_arbitration_with_a_real_etcd_cluster() {
 
     let sock = |h: &str| lab.dir.join(format!("{h}.sock"));
     let (sock1, sock2) = (sock("ha1"), sock("ha2"));
-    lab.start_vigild_args(
+    let c1 = lab.start_vigild_args(
         1,
         &out.join("ha1/plan.json"),
         "ha1",
@@ -411,7 +413,7 @@ fn lease_arbitration_with_a_real_etcd_cluster() {
         "ha1 never became master\n{}",
         logs(&lab)
     );
-    lab.start_vigild_args(
+    let c2 = lab.start_vigild_args(
         2,
         &out.join("ha2/plan.json"),
         "ha2",
@@ -565,6 +567,36 @@ fn lease_arbitration_with_a_real_etcd_cluster() {
         tr5.len(),
         1,
         "exactly one transition: {tr5:?}\n{}",
+        logs(&lab)
+    );
+
+    // 6. SIGTERM on the holder: it resigns, then revokes its lease, so the
+    // other takes over without waiting for the TTL.
+    let holder = watch.now_holders();
+    let (child, other) = if holder == [1] { (c1, 2) } else { (c2, 1) };
+    let t6 = Instant::now();
+    lab.signal(child, nix::sys::signal::Signal::SIGTERM);
+    let took = watch.wait(TTL, &[other]);
+    let w6 = watch.since(t6);
+    eprintln!(
+        "step 6: SIGTERM on ha{}, transitions {:?}",
+        holder[0],
+        transitions(&w6, t6)
+    );
+    assert!(
+        took.is_some_and(|d| d < TTL),
+        "ha{other} did not take over within the TTL after a clean shutdown (revoke)\n{}",
+        logs(&lab)
+    );
+    assert!(
+        lab.wait_exit(child, Duration::from_secs(5)).is_some(),
+        "vigild did not exit"
+    );
+    assert!(
+        lab.log(&format!("ha{}", holder[0]))
+            .lines()
+            .any(|l| l.contains("\"lease_revoked\"") && l.contains("\"ok\":true")),
+        "no revoke answered\n{}",
         logs(&lab)
     );
 

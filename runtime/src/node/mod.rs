@@ -144,6 +144,8 @@ pub struct Node {
     queue: VecDeque<(RouterId, Input)>,
     /// Last HTTP request id handed out (lease requests).
     http_ids: u64,
+    /// Revocations sent for routers already removed: request -> router.
+    revokes: BTreeMap<u64, String>,
 }
 
 impl Node {
@@ -179,6 +181,7 @@ impl Node {
             out: Vec::new(),
             queue: VecDeque::new(),
             http_ids: 0,
+            revokes: BTreeMap::new(),
         }
     }
 
@@ -501,6 +504,11 @@ impl Node {
         // After the VIPs are gone: give the key back at once.
         if let Some(mut lease) = m.lease.clone() {
             let actions = lease.shutdown(self.now, &mut self.http_ids);
+            for a in &actions {
+                if let LeaseAction::Request { req, .. } = a {
+                    self.revokes.insert(*req, m.plan.name.clone());
+                }
+            }
             self.lease_out(&m.plan.name, actions);
         }
         self.by_name.remove(&m.plan.name);
@@ -1121,6 +1129,19 @@ impl Node {
     /// An HTTP answer: for the lease core that sent the request.
     fn on_http(&mut self, req: u64, result: Result<HttpReply, String>) {
         let now = self.now;
+        if let Some(router) = self.revokes.remove(&req) {
+            let ok = result.as_ref().is_ok_and(|r| r.status == 200);
+            let error = match &result {
+                Ok(r) if r.status != 200 => Some(format!("HTTP {}", r.status)),
+                Ok(_) => None,
+                Err(e) => Some(e.clone()),
+            };
+            self.log(
+                "lease_revoked",
+                json!({"router": router, "ok": ok, "error": error}),
+            );
+            return;
+        }
         let owner = self
             .members
             .iter()
