@@ -27,7 +27,10 @@ let
       # topology has errors; its diagnostics (lint codes, the TOML lines at
       # fault) go to this build's log.
       if ! vigil build "$topology" --out artifacts; then
-        echo "vigil: the topology $topology has errors (diagnostics above); no plan for host '$host'" >&2
+        # Nix shows the last lines of a failed build's log: end with one
+        # line per error (file:line:column, lint code, message).
+        echo "vigil: the topology $topology has errors (diagnostics above); no plan for host '$host'. The errors:" >&2
+        vigil check --format concise "$topology" | grep ': error ' >&2 || true
         exit 1
       fi
       if [ ! -f "artifacts/$host/plan.json" ]; then
@@ -53,6 +56,11 @@ let
     '';
 
   havePlanSource = cfg.plan != null || cfg.topology != null;
+
+  # networking.firewall.backend exists in newer NixOS (iptables, nftables or
+  # firewalld); older releases choose by networking.nftables.enable.
+  firewallBackend = config.networking.firewall.backend
+    or (if config.networking.nftables.enable then "nftables" else "iptables");
 
   planFile = if cfg.plan != null then checkedPlan else compiledPlan;
 
@@ -190,9 +198,10 @@ let
         # The unit names a fixed plan path, so a new plan leaves the unit file
         # unchanged except for this trigger: switch-to-configuration reloads
         # vigild (SIGHUP, ExecReload) instead of restarting it, and the
-        # masters keep their VIPs. A new package changes ExecStart: restart.
+        # masters keep their VIPs. A new package changes ExecStart: restart,
+        # unless the host sets `systemd.services.vigil.restartIfChanged =
+        # false` (left to NixOS's default here; see docs/nixos.md).
         reloadTriggers = [ planFile ];
-        restartIfChanged = true;
       };
 in
 {
@@ -242,7 +251,8 @@ in
         the interfaces the plan names, and drop VRRP from anywhere else. With
         `networking.nftables.enable` this is an `inet vigil` table (the same
         rules as the nftables.conf `vigil build` writes); otherwise iptables
-        rules in the NixOS firewall.
+        rules in the NixOS firewall. With firewalld as the firewall backend
+        the module cannot open firewalld's zones and warns instead.
       '';
     };
 
@@ -270,8 +280,15 @@ in
       warnings =
         lib.optional (cfg.plan != null && cfg.topology != null)
           "services.vigil: `plan` is set, so `topology` is not compiled."
-        ++ lib.optional (cfg.openFirewall && !config.networking.nftables.enable && !config.networking.firewall.enable)
-          "services.vigil.openFirewall has no effect: neither networking.firewall nor networking.nftables is enabled.";
+        ++ lib.optional (cfg.openFirewall && firewallBackend != "firewalld" && !config.networking.nftables.enable && !config.networking.firewall.enable)
+          "services.vigil.openFirewall has no effect: neither networking.firewall nor networking.nftables is enabled."
+        ++ lib.optional (cfg.openFirewall && firewallBackend == "firewalld")
+          ("services.vigil.openFirewall cannot admit VRRP with networking.firewall.backend = \"firewalld\": "
+            + "firewalld's zones drop IP protocol 112 unless told otherwise. Allow protocol vrrp from this host's peers "
+            + "(${lib.concatStringsSep ", " (lib.unique (map (s: s.address) peerSources))}) in the zone of "
+            + "${lib.concatStringsSep ", " (lib.unique (map (s: s.interface) peerSources))} yourself"
+            + lib.optionalString config.networking.nftables.enable "; the `inet vigil` table still drops VRRP from anywhere else"
+            + ".");
 
       environment.etc."vigil/plan.json".source = planFile;
       environment.systemPackages = [ cfg.package ];
@@ -291,11 +308,11 @@ in
       };
     })
 
-    (mkIf (cfg.openFirewall && config.networking.nftables.enable && config.networking.firewall.enable) {
+    (mkIf (cfg.openFirewall && firewallBackend == "nftables" && config.networking.firewall.enable) {
       networking.firewall.extraInputRules = lib.concatMapStrings (rule: "${nftAccept rule}\n") firewallRules;
     })
 
-    (mkIf (cfg.openFirewall && !config.networking.nftables.enable) {
+    (mkIf (cfg.openFirewall && firewallBackend == "iptables") {
       # nixos-fw drops what it does not accept, so foreign VRRP stays out.
       networking.firewall.extraCommands = lib.concatMapStrings (rule: "${iptablesAccept rule}\n") firewallRules;
     })

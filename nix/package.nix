@@ -21,8 +21,10 @@ rustPlatform.buildRustPackage {
 
   cargoLock.lockFile = ../Cargo.lock;
 
-  # Both crates' binaries; the virtual workspace builds all members.
-  cargoBuildFlags = [ "--workspace" ];
+  # The two programs and nothing else (bench/'s tools stay out of $out/bin).
+  # nix/tests/run.sh runs this cargo build, offline and --frozen, on exactly
+  # the source above.
+  cargoBuildFlags = [ "-p" "vigil" "-p" "vigild" ];
   # The test suites drive keepalived, nft and network namespaces as root,
   # which the build sandbox does not offer; they run in ./run-tests instead.
   doCheck = false;

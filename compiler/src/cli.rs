@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use crate::commands::{
-    self, build::BuildArgs, check::CheckArgs, plan_show::PlanShowArgs, simulate::SimulateArgs,
+    self, build::BuildArgs, check::CheckArgs, import::ImportArgs, plan_show::PlanShowArgs,
+    simulate::SimulateArgs,
 };
 use crate::render::Format;
 use crate::simulate::scenario::{CliFault, CliFaultKind};
@@ -15,7 +16,14 @@ pub const USAGE: &str = "\
 vigil: lints a cluster-wide HA topology (VRRP, IPVS) and emits per-host plans
 
 Usage:
-  vigil check FILE|DIR... [--format human|json|github|sarif] [--deny warnings]
+  vigil check FILE|DIR... [--format human|json|github|sarif|concise] [--deny warnings]
+  vigil check --keepalived HOST=FILE...|DIR [--segment NAME=CIDR]... [--cluster NAME]
+              [--format ...] [--deny warnings]
+                              lint a fleet of keepalived.conf files (DIR: one
+                              HOST/keepalived.conf or HOST.conf per host)
+  vigil import HOST=FILE...|DIR [--segment NAME=CIDR]... [--cluster NAME] [--out FILE]
+                              write the fleet's equivalent topology TOML
+                              (docs/migrating-from-keepalived.md)
   vigil build TOPOLOGY... --out DIR [--templates DIR] [--check]
                               write every host's plan and artifacts to DIR
                               (--check: exit 1 when DIR is stale instead)
@@ -42,6 +50,7 @@ the bound or a broken invariant, 2 on usage errors or an invalid topology or sce
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Check(CheckArgs),
+    Import(ImportArgs),
     Build(BuildArgs),
     PlanShow(PlanShowArgs),
     Simulate(SimulateArgs),
@@ -61,6 +70,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "check" => parse_check(rest).map(Command::Check),
+        "import" => parse_import(rest).map(Command::Import),
         "build" => parse_build(rest).map(Command::Build),
         "simulate" => parse_simulate(rest).map(Command::Simulate),
         "plan" => match rest {
@@ -113,7 +123,10 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
         paths: Vec::new(),
         format: Format::Human,
         deny_warnings: false,
+        keepalived: None,
     };
+    let mut keepalived = false;
+    let mut options = crate::keepalived::Options::default();
     let mut iter = rest.iter();
     while let Some(arg) = iter.next() {
         let (flag, inline) = split_flag(arg);
@@ -122,7 +135,7 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
             "--format" => {
                 let v = value("--format")?;
                 args.format = Format::parse(&v).ok_or_else(|| {
-                    format!("unknown format `{v}` (human, json, github or sarif)")
+                    format!("unknown format `{v}` (human, json, github, sarif or concise)")
                 })?;
             }
             "--deny" => {
@@ -132,6 +145,9 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
                 }
                 args.deny_warnings = true;
             }
+            "--keepalived" => keepalived = true,
+            "--segment" => options.segments.push(parse_segment(&value("--segment")?)?),
+            "--cluster" => options.cluster = Some(value("--cluster")?),
             "--" => args.paths.extend(iter.by_ref().map(PathBuf::from)),
             f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
             _ => args.paths.push(PathBuf::from(arg)),
@@ -139,6 +155,47 @@ fn parse_check(rest: &[String]) -> Result<CheckArgs, String> {
     }
     if args.paths.is_empty() {
         return Err("`check` needs at least one file".into());
+    }
+    if keepalived {
+        args.keepalived = Some(options);
+    } else if !options.segments.is_empty() || options.cluster.is_some() {
+        return Err("`--segment` and `--cluster` go with `--keepalived`".into());
+    }
+    Ok(args)
+}
+
+/// `NAME=CIDR`.
+fn parse_segment(v: &str) -> Result<(String, vigil_schema::units::Cidr), String> {
+    let (name, cidr) = v.split_once('=').ok_or_else(|| {
+        format!("`--segment` takes NAME=CIDR (e.g. front=10.0.0.0/24), not `{v}`")
+    })?;
+    let cidr = cidr.parse().map_err(|e| format!("`--segment {v}`: {e}"))?;
+    Ok((name.to_string(), cidr))
+}
+
+fn parse_import(rest: &[String]) -> Result<ImportArgs, String> {
+    let mut args = ImportArgs {
+        hosts: Vec::new(),
+        out: None,
+        options: crate::keepalived::Options::default(),
+    };
+    let mut iter = rest.iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| flag_value(inline.clone(), &mut iter, name);
+        match flag {
+            "--out" | "-o" => args.out = Some(PathBuf::from(value("--out")?)),
+            "--segment" => args
+                .options
+                .segments
+                .push(parse_segment(&value("--segment")?)?),
+            "--cluster" => args.options.cluster = Some(value("--cluster")?),
+            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
+            _ => args.hosts.push(arg.clone()),
+        }
+    }
+    if args.hosts.is_empty() {
+        return Err("`import` needs HOST=FILE... or a directory".into());
     }
     Ok(args)
 }
@@ -258,6 +315,7 @@ pub fn main(args: &[String]) -> u8 {
     };
     match command {
         Command::Check(check) => commands::check::run(&check),
+        Command::Import(import) => commands::import::run(&import),
         Command::Build(build) => commands::build::run(&build),
         Command::PlanShow(show) => commands::plan_show::run(&show),
         Command::Simulate(sim) => commands::simulate::run(&sim),
@@ -296,6 +354,28 @@ mod tests {
         );
         assert_eq!(c.format, Format::Json);
         assert!(c.deny_warnings);
+    }
+
+    #[test]
+    fn parses_keepalived_check_and_import() {
+        let Ok(Command::Check(c)) = parse(&args(
+            "check --keepalived fleet/ --segment front=10.0.0.0/24 --cluster shop --format sarif",
+        )) else {
+            panic!("not a check");
+        };
+        let options = c.keepalived.expect("keepalived mode");
+        assert_eq!(options.segments.len(), 1);
+        assert_eq!(options.segments[0].0, "front");
+        assert_eq!(options.cluster.as_deref(), Some("shop"));
+        assert_eq!(c.paths, vec![PathBuf::from("fleet/")]);
+        assert!(parse(&args("check a.toml --segment x=10.0.0.0/24")).is_err());
+        assert!(parse(&args("check --keepalived d --segment front")).is_err());
+        let Ok(Command::Import(i)) = parse(&args("import lb1=a.conf lb2=b.conf -o t.toml")) else {
+            panic!("not an import");
+        };
+        assert_eq!(i.hosts, ["lb1=a.conf", "lb2=b.conf"]);
+        assert_eq!(i.out, Some(PathBuf::from("t.toml")));
+        assert!(parse(&args("import")).is_err());
     }
 
     #[test]

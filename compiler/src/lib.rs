@@ -11,6 +11,7 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod keepalived;
 pub mod lints;
 pub mod load;
 pub mod model;

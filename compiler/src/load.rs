@@ -94,6 +94,26 @@ impl LoadError {
 pub struct LoadedFile {
     pub file: FileId,
     pub topology: Topology,
+    /// How the topology's spans map to files, when it was built from several
+    /// (an imported keepalived.conf and its includes): `(base, file)` pairs in
+    /// increasing `base`, a span `a..b` meaning `a-base..b-base` in the last
+    /// file whose base is at most `a`. Empty: every span is in `file`.
+    pub layout: Vec<(usize, FileId)>,
+}
+
+impl LoadedFile {
+    /// The span in its source file of a range of the topology.
+    pub fn span(&self, range: &std::ops::Range<usize>) -> Span {
+        let at = self
+            .layout
+            .partition_point(|(base, _)| *base <= range.start);
+        match at.checked_sub(1).and_then(|i| self.layout.get(i)) {
+            Some((base, file)) => {
+                Span::new(*file, range.start - base..range.end.saturating_sub(*base))
+            }
+            None => Span::new(self.file, range.clone()),
+        }
+    }
 }
 
 /// A path that could not be read.
@@ -223,7 +243,11 @@ impl Loaded {
         let file = self.sources.add(name, text);
         let text = &self.sources.file(file).text;
         match parse(file, text) {
-            Ok(topology) => self.files.push(LoadedFile { file, topology }),
+            Ok(topology) => self.files.push(LoadedFile {
+                file,
+                topology,
+                layout: Vec::new(),
+            }),
             Err(diagnostic) => self.diagnostics.push(*diagnostic),
         }
     }

@@ -66,3 +66,45 @@ pub fn analyse_texts(files: &[(&str, &[u8])]) -> Analysis {
     }
     analyse(loaded)
 }
+
+/// Reads and checks a fleet of keepalived.conf files (`check --keepalived`):
+/// the same lints, with spans into the keepalived.conf files, plus the
+/// reader's own findings.
+pub fn analyse_keepalived(
+    hosts: &[crate::keepalived::HostSource],
+    options: &crate::keepalived::Options,
+    mut io_failures: Vec<IoFailure>,
+) -> Analysis {
+    let fleet = crate::keepalived::read_fleet(hosts, options);
+    io_failures.extend(fleet.io_failures.iter().cloned());
+    let failed = fleet.failed() || !io_failures.is_empty();
+    let mut diagnostics = fleet.diagnostics.clone();
+    let cluster = (!failed).then(|| {
+        let mut cluster = crate::resolve::resolve(&fleet.files);
+        cluster.conflicts.extend(fleet.conflicts.iter().cloned());
+        cluster
+    });
+    if let Some(cluster) = &cluster {
+        diagnostics.extend(
+            crate::lints::run(cluster)
+                .into_iter()
+                .filter(|d| !fleet.muted.contains(&d.name))
+                .map(|mut d| {
+                    if let Some(help) = crate::keepalived::fleet::keepalived_help(d.code) {
+                        d.help = Some(match d.help.take() {
+                            Some(topology) => format!("{help} (in a Vigil topology: {topology})"),
+                            None => help.to_string(),
+                        });
+                    }
+                    d
+                }),
+        );
+    }
+    crate::diagnostic::normalize(&mut diagnostics);
+    Analysis {
+        sources: fleet.sources,
+        cluster,
+        diagnostics,
+        io_failures,
+    }
+}

@@ -20,13 +20,13 @@ use vigil_schema::units::Duration;
 
 use crate::load::LoadedFile;
 use crate::model::*;
-use crate::source::{FileId, Span};
+use crate::source::Span;
 
 /// Merges loaded files (in order) into one cluster.
 pub fn resolve(files: &[LoadedFile]) -> Cluster {
     let mut cluster = Cluster::default();
     for loaded in files {
-        let cx = Cx { file: loaded.file };
+        let cx = Cx { loaded };
         cx.merge(&mut cluster, &loaded.topology);
         let t = &loaded.topology;
         cluster.files.push(InputFile {
@@ -44,13 +44,13 @@ pub fn resolve(files: &[LoadedFile]) -> Cluster {
 }
 
 /// The file being merged.
-struct Cx {
-    file: FileId,
+struct Cx<'a> {
+    loaded: &'a LoadedFile,
 }
 
-impl Cx {
+impl Cx<'_> {
     fn span(&self, range: &std::ops::Range<usize>) -> Span {
-        Span::new(self.file, range.clone())
+        self.loaded.span(range)
     }
     fn at<T: Clone>(&self, sp: &Sp<T>) -> At<T> {
         At::new(sp.value.clone(), self.span(&sp.span))

@@ -113,6 +113,55 @@ fn github_format_annotates_the_line() {
 }
 
 #[test]
+fn a_clean_check_says_what_the_topology_will_do() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let example = root.join("examples/web-pair.toml").display().to_string();
+    let out = vigil(&["check", &example]);
+    assert_eq!(status(&out), 0);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // The README's first command prints exactly this.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&stderr),
+        "README shows another output:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "web1 (150) holds it; if web1 dies, web2 (100) takes over after 3.609s of silence"
+        ),
+        "{stderr}"
+    );
+    // With errors there is no overview: the diagnostics are what matters.
+    let out = vigil(&["check", &fixture("V0105/bad.toml")]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("holds it"), "{stderr}");
+}
+
+#[test]
+fn concise_format_is_one_line_per_diagnostic() {
+    let out = vigil(&["check", "--format", "concise", &fixture("V0105/bad.toml")]);
+    assert_eq!(status(&out), 1);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let expected = format!(
+        "{}:19:8: error V0105 vrid-out-of-range: ",
+        fixture("V0105/bad.toml")
+    );
+    assert!(lines[0].starts_with(&expected), "{}", lines[0]);
+    // Cross-file conflicts: one line each, in their own files.
+    let out = vigil(&["check", "--format", "concise", &fixture("V0101/bad")]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.contains(": error V0101 vrid-collision: ")),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn lints_explain_schema_help_version() {
     let lints = vigil(&["lints"]);
     assert_eq!(status(&lints), 0);
@@ -207,7 +256,7 @@ fn unreadable_directory_entries_are_errors_with_their_path() {
         // root reads files whatever their mode.
         let unreadable = std::fs::read(&path).is_err() || path.is_dir() || !path.exists();
         if unreadable {
-            for format in ["human", "json", "github", "sarif"] {
+            for format in ["human", "json", "github", "sarif", "concise"] {
                 let out = vigil(&["check", "--format", format, &a]);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert_eq!(status(&out), 2, "{name} ({format}): {stderr}");

@@ -60,7 +60,21 @@ let
       check = x: elem x values;
     };
     lines = mkOptionType { name = "lines"; description = "strings concatenated with \"\\n\""; check = isString; };
+    # nixpkgs: a string matching the whole of a POSIX extended regex.
+    strMatching = pattern: mkOptionType {
+      name = "strMatching ${builtins.toJSON pattern}";
+      description = "string matching the pattern ${pattern}";
+      check = x: isString x && builtins.match pattern x != null;
+    };
+    # nixpkgs: strMatching "[^\n\r]*\n?".
+    singleLineStr = mkOptionType {
+      name = "singleLineStr";
+      description = "(optionally newline-terminated) single-line string";
+      check = x: isString x && builtins.match "[^\n\r]*\n?" x != null;
+    };
     unspecified = mkOptionType { name = "unspecified"; };
+    # nixpkgs: the type with one more predicate; the description is kept.
+    addCheck = elemType: check: elemType // { check = x: elemType.check x && check x; };
   };
 
   mkOverride = priority: content: { _type = "override"; inherit priority content; };

@@ -65,7 +65,12 @@ let
             chmod 0555 "$out/bin/$(basename "$bin")"
           done
         '';
-      } // { meta = args.meta or { }; };
+      } // {
+        meta = args.meta or { };
+        # As the real builder passes them to `cargo build`; nix/tests/run.sh
+        # runs that build on exactly this src.
+        cargoBuildFlags = args.cargoBuildFlags or [ ];
+      };
 
   pkgs = {
     inherit lib system;

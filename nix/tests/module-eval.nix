@@ -29,6 +29,12 @@
   }
 , # The module under test (run.sh also feeds it a deliberately broken copy).
   modulePath ? ../module.nix
+, # Definitions the host's own configuration adds to the options the module
+  # sets (e.g. `{ systemd.services.vigil.restartIfChanged = false; }`). They
+  # merge with the module's as NixOS merges two definitions of equal
+  # priority: lists concatenate, attribute sets merge, and two different
+  # values of one option are a conflict.
+  hostConfig ? { }
 }:
 let
   lib = import ../stub-nixpkgs/lib.nix;
@@ -122,8 +128,14 @@ let
         value;
 
   moduleConfig =
-    let r = resolve "config" module.config;
-    in if r.present then checkTree "" nixosOptions r.value else { };
+    let
+      r = resolve "config" module.config;
+      host = resolve "config" hostConfig;
+      merged =
+        if !r.present then host
+        else if !host.present then r
+        else present (mergeValues "config" r.value host.value);
+    in if merged.present then checkTree "" nixosOptions merged.value else { };
 
   failedAssertions = map (a: a.message) (filter (a: !a.assertion) (moduleConfig.assertions or [ ]));
 

@@ -7,12 +7,19 @@
 { lib }:
 let
   inherit (lib) types;
-  unitList = types.listOf types.str;
+  # nixos/lib/systemd-lib.nix: unitNameType.
+  unitNameType = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
+  unitList = types.listOf unitNameType;
   unitAttrs = types.attrsOf (lib.mkOptionType {
     name = "systemdUnitValue";
     description = "systemd unit value (bool, int, string, path or list of them)";
     check = v: builtins.isBool v || builtins.isInt v || lib.isStringLike v || builtins.isList v;
   });
+  # nixos/lib/systemd-unit-options.nix: checkService (assertValueOneOf).
+  oneOfIfSet = name: values: attrs: !(attrs ? ${name}) || builtins.elem attrs.${name} values;
+  checkService = attrs:
+    oneOfIfSet "Type" [ "exec" "simple" "forking" "oneshot" "dbus" "notify" "notify-reload" "idle" ] attrs
+    && oneOfIfSet "Restart" [ "no" "on-success" "on-failure" "on-abnormal" "on-abort" "always" ] attrs;
 in
 {
   assertions = types.listOf (lib.mkOptionType {
@@ -44,8 +51,8 @@ in
   };
 
   systemd.services."<name>" = {
-    description = types.str;
-    documentation = unitList;
+    description = types.singleLineStr;
+    documentation = types.listOf types.str;
     wants = unitList;
     after = unitList;
     before = unitList;
@@ -56,7 +63,7 @@ in
     wantedBy = unitList;
     requiredBy = unitList;
     unitConfig = unitAttrs;
-    serviceConfig = unitAttrs;
+    serviceConfig = types.addCheck unitAttrs checkService;
     reloadTriggers = types.listOf types.unspecified;
     restartTriggers = types.listOf types.unspecified;
     restartIfChanged = types.bool;

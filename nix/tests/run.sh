@@ -26,6 +26,13 @@ export NIX_CONFIG=$'experimental-features = nix-command flakes\nsubstituters =\n
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# No other nix configuration is read: not /etc/nix/nix.conf (NIX_CONF_DIR)
+# and not ~/.config/nix/nix.conf or $XDG_CONFIG_HOME's (NIX_USER_CONF_FILES).
+mkdir -p "$WORK/nix-conf"
+: >"$WORK/nix-conf/nix.conf"
+export NIX_CONF_DIR=$WORK/nix-conf
+export NIX_USER_CONF_FILES=$WORK/nix-conf/nix.conf
+
 step() { printf '\n== %s\n' "$*"; }
 ok() { printf '  ok: %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
@@ -33,6 +40,12 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 for tool in nix nix-instantiate python3; do
     command -v "$tool" >/dev/null || fail "$tool not found (Debian: apt-get install nix-bin python3)"
 done
+
+# A user configuration that would stop every build is not read.
+mkdir -p "$WORK/hostile/nix"
+printf 'max-jobs = 0\nbuild-users-group = nixbld\nsandbox = true\n' >"$WORK/hostile/nix/nix.conf"
+max_jobs=$(XDG_CONFIG_HOME=$WORK/hostile nix show-config 2>/dev/null | sed -n 's/^max-jobs = //p')
+[ -n "$max_jobs" ] && [ "$max_jobs" != 0 ] || fail "nix read \$XDG_CONFIG_HOME/nix/nix.conf (max-jobs = ${max_jobs:-?})"
 
 # --- The binaries ------------------------------------------------------------
 step "binaries"
@@ -121,6 +134,33 @@ for bin in vigil vigild; do
     [ -x "$pkg_out/bin/$bin" ] || fail "packages.$system.default has no bin/$bin"
 done
 ok "packages.$system.default has bin/vigil and bin/vigild"
+
+# The package's own cargo build, on exactly its source (the fileset of
+# nix/package.nix as Nix copied it) against its Cargo.lock, offline and
+# --frozen as in the Nix sandbox: a workspace member or a file left out of
+# the fileset fails here instead of on every NixOS host. Debug profile and
+# this checkout's target directory, so dependencies are not rebuilt.
+pkg_src=$(nix eval --raw "path:$SRC#packages.$system.default.src" "${flake_args[@]}" 2>/dev/null)
+build_flags=$(nix eval --json "path:$SRC#packages.$system.default.cargoBuildFlags" "${flake_args[@]}" 2>/dev/null \
+    | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
+[ -n "$build_flags" ] || fail "packages.$system.default has no cargoBuildFlags"
+cp -r "$pkg_src" "$WORK/package-src"
+chmod -R u+w "$WORK/package-src"
+# shellcheck disable=SC2086 # the flags are words
+(cd "$WORK/package-src" && CARGO_TARGET_DIR=$ROOT/target \
+    cargo build --offline --frozen $build_flags --message-format json-render-diagnostics) \
+    >"$WORK/package-build.json" 2>"$WORK/package-build.log" \
+    || { cat "$WORK/package-build.log" >&2; fail "cargo build --offline --frozen $build_flags on the package's source"; }
+built=$(python3 -c '
+import json, os, sys
+names = set()
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        names.add(os.path.basename(m["executable"]))
+print(" ".join(sorted(names)))' "$WORK/package-build.json")
+[ "$built" = "vigil vigild" ] || fail "the package's cargo build ($build_flags) produces [$built], not exactly vigil and vigild"
+ok "cargo build --offline --frozen $build_flags on the package's source ($(find "$WORK/package-src" -type f | wc -l) files): builds $built"
 
 # --- (3) Module harness and parity with `vigil build` -------------------------
 step "(3) module harness (nix/tests/module-eval.nix) and parity with vigil build"
@@ -264,6 +304,46 @@ json.dump(unit, open(sys.argv[2], "w"), indent=2)
 PY
 expect_failure "unit.json with ExecStartPre=/usr/sbin/modprobe" "ExecStartPre uses /usr/sbin/modprobe, which does not exist on NixOS" \
     "modulePath = $WORK/drift/nix/module.nix;" "$iptables_net"
+# NixOS's own types for what unit.json feeds the unit: a unit name that is
+# not one, an unknown Type= or Restart=, a two-line Description fail here as
+# they would on NixOS.
+for edit in 'Unit Wants network online' 'Service Type daemon' 'Service Restart sometimes' $'Unit Description two\nlines'; do
+    section=${edit%% *}; rest=${edit#* }; key=${rest%% *}; value=${rest#* }
+    python3 - "$ROOT/compiler/templates/unit.json" "$WORK/drift/compiler/templates/unit.json" "$section" "$key" "$value" <<'PY'
+import json, sys
+unit = json.load(open(sys.argv[1]))
+unit[sys.argv[3]][sys.argv[4]] = sys.argv[5]
+json.dump(unit, open(sys.argv[2], "w"), indent=2)
+PY
+    expect_failure "unit.json with $section.$key = $(printf %q "$value")" "is not of type" \
+        "modulePath = $WORK/drift/nix/module.nix;" "$iptables_net"
+done
+cp "$ROOT/compiler/templates/unit.json" "$WORK/drift/compiler/templates/unit.json"
+
+# restartIfChanged is the host's choice (HA pairs often set false, so a
+# deploy does not fail over): the module leaves it to NixOS's default.
+harness "$WORK/restart.json" "hostConfig = { systemd.services.vigil.restartIfChanged = false; };" "$iptables_net" \
+    || { cat "$WORK/restart.json.log" >&2; fail "the host setting systemd.services.vigil.restartIfChanged = false"; }
+restart=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["systemd"]["services"]["vigil"]["restartIfChanged"])' "$WORK/restart.json")
+[ "$restart" = False ] || fail "restartIfChanged = false from the host became $restart"
+ok "the host's systemd.services.vigil.restartIfChanged = false is kept (no conflicting definition)"
+# The harness does report conflicting definitions, so the check above can fail.
+expect_failure "a conflicting definition of description" "conflicting definition values" \
+    "hostConfig = { systemd.services.vigil.description = \"something else\"; };" "$iptables_net"
+
+# firewalld: the module cannot place rules there, and says so.
+harness "$WORK/firewalld.json" "networking = { hostName = \"web1\"; nftables.enable = true; firewall.backend = \"firewalld\"; };" \
+    || { cat "$WORK/firewalld.json.log" >&2; fail "harness with networking.firewall.backend = firewalld"; }
+python3 - "$WORK/firewalld.json" <<'PY' || fail "no openFirewall warning with firewalld, or rules placed in a firewall that is not used"
+import json, sys
+out = json.load(open(sys.argv[1]))
+warnings = [w for w in out["warnings"] if "firewalld" in w and "10.20.0.12" in w]
+assert warnings, out["warnings"]
+fw = out["config"]["networking"].get("firewall", {})
+assert not fw.get("extraInputRules") and not fw.get("extraCommands"), fw
+print("  ok: firewalld: " + warnings[0][:110] + "...")
+PY
+
 expect_failure "neither topology nor plan" "set \`topology\` (the cluster TOML) or \`plan\`" \
     'settings = { enable = true; };' "$iptables_net"
 
@@ -288,6 +368,17 @@ for code in $codes; do
     ok "$broken: the plan derivation failed and the build log shows $code: $(grep -m1 "$code" "$WORK/broken.json.log" | sed 's/^ *//')"
 done
 grep -q "has errors (diagnostics above)" "$WORK/broken.json.log" || fail "the derivation's own message is missing"
+# `nix build` and `nixos-rebuild` print only the last 10 lines of a failed
+# build's log (nix-instantiate here prints all of it): those must name every
+# error with its file and line.
+last=$(sed -n "/^building '.*vigil-plan-$host.drv'/,/^error: builder for/p" "$WORK/broken.json.log" \
+    | sed '1d;$d' | tail -n 10)
+[ -n "$last" ] || { cat "$WORK/broken.json.log" >&2; fail "no build log of the plan derivation in the output"; }
+for code in $codes; do
+    line=$(grep -m1 -E "$(basename "$broken"):[0-9]+:[0-9]+: error $code " <<<"$last") \
+        || { echo "$last" >&2; fail "$code with file:line is not in the last 10 log lines"; }
+    ok "last 10 log lines name it: $(sed 's/^[ >|]*//' <<<"$line")"
+done
 first=$(echo "$codes" | head -n1)
 echo "  build log (excerpt):"
 grep -A 12 -m1 "$first" "$WORK/broken.json.log" | sed 's/^/    | /'

@@ -35,6 +35,11 @@ pub enum PlanError {
         path: String,
         reason: String,
     },
+    /// Values no compiler writes ([`Plan::problems`]).
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 impl fmt::Display for PlanError {
@@ -61,6 +66,12 @@ impl fmt::Display for PlanError {
                 "plan {} is for host `{plan_host}` but this host is `{this_host}`; \
                  install the plan built for `{this_host}` or pass --host {plan_host} if the host name is wrong",
                 path.display()
+            ),
+            PlanError::Invalid { path, problems } => write!(
+                f,
+                "plan {} is not a valid plan: {}; rebuild it with `vigil build`",
+                path.display(),
+                problems.join("; ")
             ),
             PlanError::Password {
                 router,
@@ -119,6 +130,13 @@ pub fn parse_plan(
                 this_host: host.into(),
             });
         }
+    }
+    let problems = plan.problems();
+    if !problems.is_empty() {
+        return Err(PlanError::Invalid {
+            path: path.into(),
+            problems,
+        });
     }
     let mut passwords = BTreeMap::new();
     for r in &plan.routers {
@@ -215,6 +233,35 @@ mod tests {
             parse_plan(p, "{", None),
             Err(PlanError::Json { .. })
         ));
+    }
+
+    #[test]
+    fn refuses_values_no_compiler_writes() {
+        let p = Path::new("p.json");
+        let good = plan_json(PLAN_FORMAT_VERSION, "a", None);
+        let v4 = good.replace(r#""version":2"#, r#""version":4"#);
+        assert_ne!(v4, good);
+        let e = parse_plan(p, &v4, None).unwrap_err().to_string();
+        assert!(e.contains("VRRP version 2 or 3"), "{e}");
+        let sched = good.replace(
+            r#""virtual_servers":[]"#,
+            r#""virtual_servers":[{"name":"w","family":"ipv4","protocol":"tcp","address":"10.0.0.100","port":80,"fwmark":null,"scheduler":"fastest","scheduler_flags":[],"method":"dr","persistence_timeout_s":0,"persistence_prefix_len":32,"quorum":null,"hysteresis":0,"sorry_server":null,"on_fail":"inhibit","only_on_master_of":null,"keep_on_stop":false,"health":null,"real_servers":[]}]"#,
+        );
+        assert_ne!(sched, good);
+        let e = parse_plan(p, &sched, None).unwrap_err().to_string();
+        assert!(e.contains("unknown variant `fastest`"), "{e}");
+        let arb = good.replace(
+            r#""arbitration":null"#,
+            r#""arbitration":{"reference_ips":["10.0.0.254"],"interval_ms":0,"timeout_ms":500,"attempts":3,"release_after_ms":3000,"fence":null,"self_fence":null}"#,
+        );
+        assert_ne!(arb, good);
+        let e = parse_plan(p, &arb, None).unwrap_err().to_string();
+        assert!(
+            e.contains("router `r1`: arbitration interval_ms is 0 (at least 1)"),
+            "{e}"
+        );
+        let ok = arb.replace(r#""interval_ms":0"#, r#""interval_ms":1000"#);
+        assert!(parse_plan(p, &ok, None).is_ok());
     }
 
     #[test]

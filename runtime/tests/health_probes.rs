@@ -224,7 +224,7 @@ fn scheduler_with_real_probes_inhibits_a_dead_server() {
         address: Some("10.0.0.1".parse().unwrap()),
         port: Some(80),
         fwmark: None,
-        scheduler: "wlc".into(),
+        scheduler: vigil_schema::ipvs::Scheduler::Wlc,
         scheduler_flags: vec![],
         method: PlanMethod::Dr,
         persistence_timeout_s: 0,

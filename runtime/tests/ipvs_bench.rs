@@ -27,7 +27,7 @@ fn plan(weight_of: impl Fn(usize, usize) -> u32) -> Vec<PlanVirtualServer> {
             address: Some(IpAddr::from([10, 0, (s / 250) as u8, (s % 250 + 1) as u8])),
             port: Some(80),
             fwmark: None,
-            scheduler: "wlc".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Wlc,
             scheduler_flags: vec![],
             method: PlanMethod::Dr,
             persistence_timeout_s: 0,

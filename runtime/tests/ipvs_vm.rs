@@ -54,7 +54,7 @@ fn vs(name: &str, proto: PlanProtocol, addr: &str, port: u16, sched: &str) -> Pl
         address: Some(address),
         port: Some(port),
         fwmark: None,
-        scheduler: sched.into(),
+        scheduler: serde_json::from_value(sched.into()).expect("a scheduler name"),
         scheduler_flags: vec![],
         method: PlanMethod::Dr,
         persistence_timeout_s: 0,
@@ -86,7 +86,7 @@ fn plan() -> Vec<PlanVirtualServer> {
     mark.persistence_prefix_len = 24;
     mark.real_servers = vec![rs("10.0.2.1", 8080, 2)];
     let mut dns = vs("dns", PlanProtocol::Udp, "2001:db8::53", 53, "sh");
-    dns.scheduler_flags = vec!["sh-port".into()];
+    dns.scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::ShPort];
     dns.real_servers = vec![rs("2001:db8::1:1", 53, 1), rs("2001:db8::1:2", 53, 1)];
     vec![dns, mark, web]
 }
@@ -175,7 +175,7 @@ fn guest_weight_update_is_set_only() {
     let first = converge(&mut c, &plan(), &Ownership::default());
     let mut p = plan();
     p[2].real_servers[0].weight = 9; // web 10.0.1.1
-    p[1].scheduler = "wrr".into(); // mark
+    p[1].scheduler = vigil_schema::ipvs::Scheduler::Wrr; // mark
     let r = converge(&mut c, &p, &first.owned);
     assert_eq!(r.ops.len(), 2, "{:?}", r.ops);
     assert!(matches!(r.ops[0], Op::SetService(_)));
@@ -321,13 +321,14 @@ fn guest_foreign_entries_are_left_alone() {
 fn guest_bad_entries_are_reported_clearly() {
     let mut c = reset();
     let mut p = plan();
-    p[2].scheduler = "fastest".into();
+    // A plan entry vigild cannot program: a flag of another scheduler.
+    p[2].scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::MhPort];
     let (desired, errors) = desired_from_plan_all(&p);
     assert_eq!(errors.len(), 1);
     assert!(
         errors[0]
             .to_string()
-            .contains("virtual server `web`: unknown IPVS scheduler `fastest`")
+            .contains("virtual server `web`: scheduler flag `mh-port` needs scheduler `mh`")
     );
     let r = reconcile(&desired, &c.dump().unwrap(), &Ownership::default());
     for res in c.apply_all(&r.ops) {

@@ -6,10 +6,12 @@
 //! * [`plan`]: the per-host plan, the contract between the compiler (`vigil`)
 //!   and the runtime (`vigild`). Plain serde, no `toml`; its JSON Schema
 //!   derivation (schemars) only with the feature `json-schema`.
+//! * [`ipvs`]: IPVS schedulers and their flags, for all three.
 //! * [`units`]: typed values shared by both (durations, CIDR addresses).
 //! * [`vrrp`]: VRRP's timing rules (centiseconds, the intervals each version
 //!   carries, the master-down interval), for both.
 
+pub mod ipvs;
 pub mod plan;
 #[cfg(feature = "topology")]
 pub mod span;

@@ -17,6 +17,9 @@ use std::net::{IpAddr, SocketAddr};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::ipvs::{Scheduler, SchedulerFlag};
+pub use crate::vrrp::VrrpVersion;
+
 /// The plan format this build reads and writes.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -48,6 +51,64 @@ pub struct Plan {
     pub virtual_servers: Vec<PlanVirtualServer>,
 }
 
+impl Plan {
+    /// What in this plan breaks an invariant the compiler guarantees: counts
+    /// and periods that must be at least 1 (a zero would mean "never fail"
+    /// or "probe in a busy loop"). The compiler refuses to emit such a plan
+    /// and vigild refuses to run one, so neither has to pick a value for it.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut at_least_1 = |what: String, value: u64| {
+            if value == 0 {
+                out.push(format!("{what} is 0 (at least 1)"));
+            }
+        };
+        for r in &self.routers {
+            if let Some(a) = &r.arbitration {
+                at_least_1(
+                    format!("router `{}`: arbitration interval_ms", r.name),
+                    a.interval_ms,
+                );
+                at_least_1(
+                    format!("router `{}`: arbitration timeout_ms", r.name),
+                    a.timeout_ms,
+                );
+                at_least_1(
+                    format!("router `{}`: arbitration attempts", r.name),
+                    a.attempts.into(),
+                );
+            }
+            for t in &r.trackers {
+                if let PlanTrackerKind::Command {
+                    interval_ms,
+                    timeout_ms,
+                    rise,
+                    fall,
+                    ..
+                } = &t.kind
+                {
+                    let what =
+                        |field: &str| format!("router `{}`: tracker `{}` {field}", r.name, t.name);
+                    at_least_1(what("interval_ms"), *interval_ms);
+                    at_least_1(what("timeout_ms"), *timeout_ms);
+                    at_least_1(what("rise"), (*rise).into());
+                    at_least_1(what("fall"), (*fall).into());
+                }
+            }
+        }
+        for vs in &self.virtual_servers {
+            if let Some(h) = &vs.health {
+                let what = |field: &str| format!("virtual server `{}`: health {field}", vs.name);
+                at_least_1(what("interval_ms"), h.interval_ms);
+                at_least_1(what("timeout_ms"), h.timeout_ms);
+                at_least_1(what("rise"), h.rise.into());
+                at_least_1(what("fall"), h.fall.into());
+            }
+        }
+        out
+    }
+}
+
 /// Address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "json-schema", derive(JsonSchema))]
@@ -76,7 +137,7 @@ pub struct PlanRouter {
     pub interface: String,
     pub family: Family,
     /// 2 or 3.
-    pub version: u8,
+    pub version: VrrpVersion,
     pub vrid: u8,
     /// This member's configured priority (255 = address owner).
     pub priority: u8,
@@ -324,10 +385,11 @@ pub struct PlanVirtualServer {
     pub port: Option<u16>,
     /// Set for firewall-mark services.
     pub fwmark: Option<u32>,
-    /// IPVS scheduler name (`wlc`, `rr`, ...).
-    pub scheduler: String,
-    /// Scheduler flags by name (`sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`).
-    pub scheduler_flags: Vec<String>,
+    /// IPVS scheduler (`wlc`, `rr`, ...).
+    pub scheduler: Scheduler,
+    /// Scheduler flags (`sh-port`, `sh-fallback`, `mh-port`, `mh-fallback`),
+    /// each for the scheduler it belongs to (the compiler checks).
+    pub scheduler_flags: Vec<SchedulerFlag>,
     pub method: PlanMethod,
     /// Persistence timeout in seconds; 0 = no persistence.
     pub persistence_timeout_s: u32,

@@ -492,35 +492,7 @@ pub enum Protocol {
     Sctp,
 }
 
-/// IPVS schedulers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheduler {
-    Rr,
-    Wrr,
-    Lc,
-    Wlc,
-    Lblc,
-    Lblcr,
-    Dh,
-    Sh,
-    Sed,
-    Nq,
-    Fo,
-    Ovf,
-    Mh,
-    Twos,
-}
-
-/// IPVS scheduler flags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SchedulerFlag {
-    ShFallback,
-    ShPort,
-    MhFallback,
-    MhPort,
-}
+pub use crate::ipvs::{Scheduler, SchedulerFlag};
 
 /// IPVS forwarding method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]

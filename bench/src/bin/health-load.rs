@@ -130,7 +130,7 @@ fn plan(n: u16, port: u16) -> Vec<PlanVirtualServer> {
             ))),
             port: Some(80),
             fwmark: None,
-            scheduler: "wlc".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Wlc,
             scheduler_flags: vec![],
             method: PlanMethod::Nat,
             persistence_timeout_s: 0,

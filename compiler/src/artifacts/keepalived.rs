@@ -210,7 +210,7 @@ pub fn render(
             state: if r.owner { "MASTER" } else { "BACKUP" },
             interface: r.interface.clone(),
             vrid: r.vrid,
-            version: r.version,
+            version: r.version.number(),
             priority: r.priority,
             advert_int: seconds_text(u64::from(r.advert_interval_cs) * 10),
             preempt: r.preempt,
@@ -329,8 +329,12 @@ fn virtual_server(vs: &vigil_schema::plan::PlanVirtualServer) -> VirtualServer {
     VirtualServer {
         identity,
         delay_loop_s: seconds_text(interval_ms.max(1000)),
-        scheduler: vs.scheduler.clone(),
-        scheduler_flags: vs.scheduler_flags.clone(),
+        scheduler: vs.scheduler.name().to_string(),
+        scheduler_flags: vs
+            .scheduler_flags
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
         method: match vs.method {
             PlanMethod::Dr => "DR",
             PlanMethod::Nat => "NAT",

@@ -1,4 +1,4 @@
-//! `vigil check FILE... [--format human|json|github|sarif] [--deny warnings]`
+//! `vigil check FILE... [--format human|json|github|sarif|concise] [--deny warnings]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,12 +11,22 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     pub format: Format,
     pub deny_warnings: bool,
+    /// `--keepalived`: the paths are keepalived.conf files (`HOST=FILE`) or
+    /// fleet directories.
+    pub keepalived: Option<crate::keepalived::Options>,
 }
 
 /// Exit status: 0 clean, 1 errors (or warnings with `--deny warnings`),
 /// 2 a file could not be read.
 pub fn run(args: &CheckArgs) -> u8 {
-    let analysis = analyse_paths(&args.paths);
+    let analysis = match &args.keepalived {
+        None => analyse_paths(&args.paths),
+        Some(options) => {
+            let words: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+            let (hosts, failures) = crate::keepalived::fleet::expand_args(&words);
+            crate::pipeline::analyse_keepalived(&hosts, options, failures)
+        }
+    };
     let text = match args.format {
         Format::Sarif => crate::render::sarif::render(
             &analysis.diagnostics,
@@ -40,6 +50,13 @@ pub fn run(args: &CheckArgs) -> u8 {
     }
     if args.format == Format::Human {
         let _ = stderr.write_all(text.as_bytes());
+        // A clean topology: say what it will do.
+        if analysis.io_failures.is_empty()
+            && !analysis.has_errors()
+            && let Some(cluster) = &analysis.cluster
+        {
+            let _ = stderr.write_all(super::overview::render(cluster).as_bytes());
+        }
         if analysis.io_failures.is_empty() {
             let count = |s| {
                 analysis

@@ -5,6 +5,18 @@ use crate::lints::find;
 /// The explanation, or `None` for an unknown code or name.
 pub fn text(key: &str) -> Option<String> {
     let Some(lint) = find(key) else {
+        if let Some(e) = crate::keepalived::parse::ReadError::ALL
+            .into_iter()
+            .find(|e| e.code().eq_ignore_ascii_case(key) || e.name() == key)
+        {
+            return Some(format!(
+                "# {} {} ({})\n\n{}",
+                e.code(),
+                e.name(),
+                e.severity().as_str(),
+                e.explanation()
+            ));
+        }
         let load = crate::load::LoadError::ALL
             .into_iter()
             .find(|e| e.code().eq_ignore_ascii_case(key) || e.name() == key)?;

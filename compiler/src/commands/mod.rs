@@ -4,7 +4,9 @@
 pub mod build;
 pub mod check;
 pub mod explain;
+pub mod import;
 pub mod lints;
+pub mod overview;
 pub mod plan_show;
 pub mod schema;
 pub mod simulate;

@@ -178,7 +178,7 @@ pub fn summary(plan: &Plan) -> String {
             s,
             "\nvirtual server {}: {service} {} {:?}, {} real server(s), health {check}",
             vs.name,
-            vs.scheduler,
+            vs.scheduler.name(),
             vs.method,
             vs.real_servers.len()
         );

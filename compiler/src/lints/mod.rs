@@ -3,7 +3,8 @@
 //! See `README.md` in this directory for how to add one.
 //!
 //! Codes are stable and grouped by area:
-//! * `V00xx` loading (not lints: see [`crate::load::LoadError`])
+//! * `V00xx` loading (not lints: see [`crate::load::LoadError`], and
+//!   [`crate::keepalived::parse::ReadError`] for keepalived.conf input, V0011–V0015)
 //! * `V01xx` identity and definitions across files
 //! * `V02xx` protocol version, timers, authentication
 //! * `V03xx` priorities, election, trackers

@@ -1,4 +1,4 @@
-use vigil_schema::topology::{Scheduler, SchedulerFlag};
+use vigil_schema::topology::Scheduler;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::lints::Lint;
@@ -35,12 +35,10 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for vs in cluster.virtual_servers.values() {
         for flag in &vs.scheduler_flags {
-            let needs = match flag.value {
-                SchedulerFlag::ShFallback | SchedulerFlag::ShPort => Scheduler::Sh,
-                SchedulerFlag::MhFallback | SchedulerFlag::MhPort => Scheduler::Mh,
-            };
+            // The rule vigild also applies when it programs the flags.
+            let needs = flag.value.scheduler();
             if vs.scheduler.value != needs {
-                let name = |s: Scheduler| format!("{s:?}").to_lowercase();
+                let name = |s: Scheduler| s.name();
                 out.push(
                     lint.at(
                         &flag.span,

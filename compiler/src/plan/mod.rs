@@ -114,6 +114,11 @@ pub fn emit_plan(cluster: &Cluster, host: &str) -> Result<Plan, EmitError> {
         sync_groups,
         virtual_servers,
     };
+    // The lints refuse what would break these; this is the last line of
+    // defence, and the rule vigild applies when it reads the plan.
+    if let Some(problem) = plan.problems().into_iter().next() {
+        return Err(EmitError(format!("host `{host}`: {problem}")));
+    }
     plan.topology_hash = plan_hash(&plan)?;
     Ok(plan)
 }

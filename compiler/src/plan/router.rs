@@ -96,7 +96,12 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
         ))
     })?;
 
-    let version: u8 = narrow(r.version.value, "version")?;
+    let version = vrrp::VrrpVersion::from_number(r.version.value).ok_or_else(|| {
+        EmitError(format!(
+            "router `{name}`: VRRP version {} (only 2 and 3 exist)",
+            r.version.value
+        ))
+    })?;
     let advert_cs = vrrp::advert_interval(r.version.value, r.advert_interval.value.as_millis())
         .map_err(|e| {
             EmitError(format!(
@@ -105,7 +110,7 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
             ))
         })?
         .0;
-    let (min_cs, max_cs) = if version == 2 {
+    let (min_cs, max_cs) = if version == vrrp::VrrpVersion::V2 {
         (advert_cs, advert_cs)
     } else {
         // A v3 backup adopts the master's interval, but a forged advert must

@@ -4,39 +4,10 @@ use vigil_schema::plan::{
     PlanCheck, PlanHealth, PlanMethod, PlanProtocol, PlanRealServer, PlanRealServerOnFail,
     PlanVirtualServer,
 };
-use vigil_schema::topology::{Method, Protocol, RealServerOnFail, Scheduler, SchedulerFlag};
+use vigil_schema::topology::{Method, Protocol, RealServerOnFail};
 
 use super::{EmitError, narrow};
 use crate::model::{Cluster, VirtualServer, family_of};
-
-/// IPVS's name for a scheduler.
-pub fn scheduler_name(s: Scheduler) -> &'static str {
-    match s {
-        Scheduler::Rr => "rr",
-        Scheduler::Wrr => "wrr",
-        Scheduler::Lc => "lc",
-        Scheduler::Wlc => "wlc",
-        Scheduler::Lblc => "lblc",
-        Scheduler::Lblcr => "lblcr",
-        Scheduler::Dh => "dh",
-        Scheduler::Sh => "sh",
-        Scheduler::Sed => "sed",
-        Scheduler::Nq => "nq",
-        Scheduler::Fo => "fo",
-        Scheduler::Ovf => "ovf",
-        Scheduler::Mh => "mh",
-        Scheduler::Twos => "twos",
-    }
-}
-
-fn flag_name(f: SchedulerFlag) -> &'static str {
-    match f {
-        SchedulerFlag::ShFallback => "sh-fallback",
-        SchedulerFlag::ShPort => "sh-port",
-        SchedulerFlag::MhFallback => "mh-fallback",
-        SchedulerFlag::MhPort => "mh-port",
-    }
-}
 
 /// Parse `"200-299"` or `"200"` into an inclusive range.
 pub fn status_range(text: &str) -> Option<(u16, u16)> {
@@ -167,12 +138,8 @@ pub fn emit(cluster: &Cluster, vs: &VirtualServer) -> Result<PlanVirtualServer, 
         address,
         port: vport,
         fwmark,
-        scheduler: scheduler_name(vs.scheduler.value).to_string(),
-        scheduler_flags: vs
-            .scheduler_flags
-            .iter()
-            .map(|f| flag_name(f.value).to_string())
-            .collect(),
+        scheduler: vs.scheduler.value,
+        scheduler_flags: vs.scheduler_flags.iter().map(|f| f.value).collect(),
         method: match vs.method.value {
             Method::Dr => PlanMethod::Dr,
             Method::Nat => PlanMethod::Nat,

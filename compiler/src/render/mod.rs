@@ -1,6 +1,7 @@
 //! Output formats for diagnostics: human (miette), JSON lines, GitHub
 //! workflow commands, SARIF.
 
+pub mod concise;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -15,6 +16,8 @@ pub enum Format {
     Human,
     Json,
     Github,
+    /// One line per diagnostic ([`concise::render`]).
+    Concise,
     /// One SARIF 2.1.0 log for the whole run ([`sarif::render`]).
     Sarif,
 }
@@ -25,6 +28,7 @@ impl Format {
             "human" => Some(Format::Human),
             "json" => Some(Format::Json),
             "github" => Some(Format::Github),
+            "concise" => Some(Format::Concise),
             "sarif" => Some(Format::Sarif),
             _ => None,
         }
@@ -52,6 +56,10 @@ pub fn render_all(
             }
             Format::Github => {
                 out.push_str(&github::render(d, sources));
+                out.push('\n');
+            }
+            Format::Concise => {
+                out.push_str(&concise::render(d, sources));
                 out.push('\n');
             }
             Format::Sarif => {}

@@ -51,7 +51,20 @@ fn rules() -> Vec<(&'static str, &'static str, Severity, String, String)> {
             l.explanation.trim_end().to_string(),
         )
     });
-    load.chain(lints).collect()
+    let keepalived = crate::keepalived::parse::ReadError::ALL.iter().map(|e| {
+        let summary = e
+            .explanation()
+            .split_once(". ")
+            .map_or(e.explanation(), |(first, _)| first);
+        (
+            e.code(),
+            e.name(),
+            e.severity(),
+            summary.trim_end_matches('.').to_string(),
+            e.explanation().to_string(),
+        )
+    });
+    load.chain(keepalived).chain(lints).collect()
 }
 
 fn level(severity: Severity) -> &'static str {

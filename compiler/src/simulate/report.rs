@@ -235,7 +235,7 @@ pub fn build(
                 .map(|r| r.segment.value.clone())
                 .unwrap_or_default(),
             vrid: first.vrid,
-            version: first.version,
+            version: first.version.number(),
             advert_interval_s: dur_s(Duration::from_micros(adv.as_micros())),
             members: timings,
             vips: vip_texts,

@@ -104,9 +104,10 @@ impl Arbiter {
     /// An arbiter whose first probes go out at `now`.
     pub fn new(plan: &PlanArbitration, now: Instant) -> Arbiter {
         Arbiter {
-            interval: Duration::from_millis(plan.interval_ms.max(1)),
-            timeout: Duration::from_millis(plan.timeout_ms.max(1)),
-            attempts: plan.attempts.max(1),
+            // At least 1 each: `Plan::problems` refuses zeros when the plan is read.
+            interval: Duration::from_millis(plan.interval_ms),
+            timeout: Duration::from_millis(plan.timeout_ms),
+            attempts: plan.attempts,
             release_after: Duration::from_millis(plan.release_after_ms),
             self_fence: plan.self_fence.is_some(),
             targets: plan

@@ -333,8 +333,9 @@ impl Scheduler {
             let mut timing = vs.health.as_ref().map(|h| Timing {
                 interval: Duration::from_millis(h.interval_ms),
                 timeout: Duration::from_millis(h.timeout_ms),
-                rise: h.rise.max(1),
-                fall: h.fall.max(1),
+                // At least 1 each (`Plan::problems`).
+                rise: h.rise,
+                fall: h.fall,
             });
             let mut rss = Vec::with_capacity(vs.real_servers.len());
             for (i, rs) in vs.real_servers.iter().enumerate() {
@@ -769,7 +770,7 @@ mod tests {
             address: Some(IpAddr::from([10, 0, 0, 1])),
             port: Some(80),
             fwmark: None,
-            scheduler: "wlc".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Wlc,
             scheduler_flags: vec![],
             method: PlanMethod::Dr,
             persistence_timeout_s: 0,

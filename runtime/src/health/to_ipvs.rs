@@ -131,7 +131,7 @@ mod tests {
             address: Some([10, 0, 0, 1].into()),
             port: Some(80),
             fwmark: None,
-            scheduler: "rr".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Rr,
             scheduler_flags: vec![],
             method: PlanMethod::Nat,
             persistence_timeout_s: 0,
@@ -279,7 +279,8 @@ mod tests {
         let (sched, _) = Scheduler::new(&vss, Instant::ZERO);
         let (d, _) = desired_with_health(&vss, &sched, |_| Presence::Inactive);
         assert_eq!(d[0].presence, Presence::Inactive);
-        vss[0].scheduler = "bogus".into();
+        // A plan entry vigild cannot program (a flag of another scheduler).
+        vss[0].scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::ShPort];
         let (d, errors) = desired_with_health(&vss, &sched, |_| Presence::Active);
         assert_eq!(errors.len(), 1);
         assert_eq!(d[0].presence, Presence::Hold);

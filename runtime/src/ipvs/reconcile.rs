@@ -31,16 +31,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use vigil_schema::ipvs::FlagBit;
 use vigil_schema::plan::{Family, PlanMethod, PlanProtocol, PlanRealServer, PlanVirtualServer};
 
 use super::messages::{
-    Dest, DestKey, FwdMethod, Protocol, SCHED_NAME_MAX, Service, ServiceKey, family_of, svc_flags,
+    Dest, DestKey, FwdMethod, Protocol, Service, ServiceKey, family_of, svc_flags,
 };
-
-/// Schedulers shipped with Linux (`net/netfilter/ipvs/ip_vs_<name>.c`).
-pub const KNOWN_SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
-];
 
 /// A service as dumped from the kernel, with its destinations.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -282,29 +278,20 @@ pub fn desired_from_plan(vs: &PlanVirtualServer) -> Result<DesiredService, PlanE
         problem,
     };
     let key = key_result.clone().map_err(&err)?;
-    if !KNOWN_SCHEDULERS.contains(&vs.scheduler.as_str()) || vs.scheduler.len() > SCHED_NAME_MAX {
-        return Err(err(format!(
-            "unknown IPVS scheduler `{}` (known: {})",
-            vs.scheduler,
-            KNOWN_SCHEDULERS.join(", ")
-        )));
-    }
     let mut flags = 0;
-    for name in &vs.scheduler_flags {
-        let (sched, bit) = match name.as_str() {
-            "sh-fallback" => ("sh", svc_flags::SCHED1),
-            "sh-port" => ("sh", svc_flags::SCHED2),
-            "mh-fallback" => ("mh", svc_flags::SCHED1),
-            "mh-port" => ("mh", svc_flags::SCHED2),
-            other => return Err(err(format!("unknown scheduler flag `{other}`"))),
-        };
-        if sched != vs.scheduler {
+    for flag in &vs.scheduler_flags {
+        if flag.scheduler() != vs.scheduler {
             return Err(err(format!(
-                "scheduler flag `{name}` needs scheduler `{sched}`, not `{}`",
-                vs.scheduler
+                "scheduler flag `{}` needs scheduler `{}`, not `{}`",
+                flag.name(),
+                flag.scheduler().name(),
+                vs.scheduler.name()
             )));
         }
-        flags |= bit;
+        flags |= match flag.bit() {
+            FlagBit::Sched1 => svc_flags::SCHED1,
+            FlagBit::Sched2 => svc_flags::SCHED2,
+        };
     }
     let persistent = vs.persistence_timeout_s > 0;
     if persistent {
@@ -355,7 +342,7 @@ pub fn desired_from_plan(vs: &PlanVirtualServer) -> Result<DesiredService, PlanE
         name: vs.name.clone(),
         service: Service {
             key,
-            scheduler: vs.scheduler.clone(),
+            scheduler: vs.scheduler.name().to_string(),
             flags,
             timeout_s: vs.persistence_timeout_s,
             netmask,
@@ -383,7 +370,7 @@ pub fn desired_from_plan_all(
                         name: vs.name.clone(),
                         service: Service {
                             key,
-                            scheduler: vs.scheduler.clone(),
+                            scheduler: vs.scheduler.name().to_string(),
                             flags: 0,
                             timeout_s: 0,
                             netmask: 0,
@@ -521,7 +508,7 @@ mod tests {
             address: Some(address),
             port: Some(port),
             fwmark: None,
-            scheduler: sched.into(),
+            scheduler: serde_json::from_value(sched.into()).expect("a scheduler name"),
             scheduler_flags: vec![],
             method: PlanMethod::Dr,
             persistence_timeout_s: 0,
@@ -854,17 +841,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scheduler_is_reported_and_its_kernel_entry_held() {
+    fn unusable_entry_is_reported_and_its_kernel_entry_held() {
         let good = web();
         let first = reconcile(&[desired(&good)], &[], &Ownership::default());
         let mut bad = good.clone();
-        bad.scheduler = "fastest".into();
+        bad.scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::MhPort];
         let (desired_all, errors) = desired_from_plan_all(&[bad]);
         assert_eq!(errors.len(), 1);
         let text = errors[0].to_string();
         assert!(
             text.starts_with(
-                "virtual server `web`: unknown IPVS scheduler `fastest` (known: rr, wrr"
+                "virtual server `web`: scheduler flag `mh-port` needs scheduler `mh`, not `wlc`"
             ),
             "{text}"
         );
@@ -882,19 +869,12 @@ mod tests {
     #[test]
     fn plan_errors_are_specific() {
         let mut v = web();
-        v.scheduler_flags = vec!["sh-port".into()];
+        v.scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::ShPort];
         assert!(
             desired_from_plan(&v)
                 .unwrap_err()
                 .problem
                 .contains("needs scheduler `sh`")
-        );
-        v.scheduler_flags = vec!["bogus".into()];
-        assert!(
-            desired_from_plan(&v)
-                .unwrap_err()
-                .problem
-                .contains("unknown scheduler flag")
         );
         let mut v = web();
         v.address = Some("2001:db8::1".parse().unwrap());
@@ -924,8 +904,11 @@ mod tests {
     #[test]
     fn persistence_flags_and_netmasks() {
         let mut v = web();
-        v.scheduler = "sh".into();
-        v.scheduler_flags = vec!["sh-port".into(), "sh-fallback".into()];
+        v.scheduler = vigil_schema::ipvs::Scheduler::Sh;
+        v.scheduler_flags = vec![
+            vigil_schema::ipvs::SchedulerFlag::ShPort,
+            vigil_schema::ipvs::SchedulerFlag::ShFallback,
+        ];
         v.persistence_timeout_s = 300;
         v.persistence_prefix_len = 24;
         let d = desired(&v);

@@ -615,7 +615,7 @@ mod tests {
             address: Some(address),
             port: Some(80),
             fwmark: None,
-            scheduler: "rr".into(),
+            scheduler: vigil_schema::ipvs::Scheduler::Rr,
             scheduler_flags: vec![],
             method: PlanMethod::Dr,
             persistence_timeout_s: 0,
@@ -1106,7 +1106,7 @@ mod tests {
     #[test]
     fn plan_and_health_errors_are_logged_when_loaded() {
         let mut bad = web();
-        bad.scheduler = "fastest".into();
+        bad.scheduler_flags = vec![vigil_schema::ipvs::SchedulerFlag::ShPort];
         bad.health.as_mut().unwrap().check = PlanCheck::Command { command: vec![] };
         let mut sim = Sim::start(vec![bad], Ownership::default(), Kernel::default());
         let lines = sim.take();
@@ -1116,7 +1116,8 @@ mod tests {
             "log health_config_error: virtual server `web`: empty check command; not health-checked"
         );
         assert!(
-            lines[1].starts_with("log ipvs_plan_error: unknown IPVS scheduler `fastest`"),
+            lines[1]
+                .starts_with("log ipvs_plan_error: scheduler flag `sh-port` needs scheduler `sh`"),
             "{}",
             lines[1]
         );

@@ -210,7 +210,7 @@ impl Trackers {
                 continue;
             }
             t.running = true;
-            t.next_run = Some(now + Duration::from_millis((*interval_ms).max(1)));
+            t.next_run = Some(now + Duration::from_millis(*interval_ms));
             out.push(TrackAction::Run {
                 index,
                 argv: command.clone(),
@@ -240,8 +240,9 @@ impl Trackers {
             t.successes = 0;
         }
         let new = match t.state {
-            TrackState::Up if t.failures >= fall.max(1) => TrackState::Down,
-            TrackState::Down if t.successes >= rise.max(1) => TrackState::Up,
+            // rise and fall are at least 1 (`Plan::problems`).
+            TrackState::Up if t.failures >= fall => TrackState::Down,
+            TrackState::Down if t.successes >= rise => TrackState::Up,
             s => s,
         };
         Self::set(t, index, new)

@@ -9,7 +9,7 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use vigil_schema::plan::{Family, PlanRouter};
+use vigil_schema::plan::{Family, PlanRouter, VrrpVersion};
 
 use crate::wire::vrrp::{Centis, Version};
 
@@ -52,7 +52,6 @@ pub struct RouterConfig {
 /// Why a plan router cannot be run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
-    UnsupportedVersion(u8),
     V2OverIpv6,
     ZeroVrid,
     ZeroPriority,
@@ -70,9 +69,6 @@ pub enum ConfigError {
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConfigError::UnsupportedVersion(v) => {
-                write!(f, "VRRP version {v} is not supported (2 or 3)")
-            }
             ConfigError::V2OverIpv6 => f.write_str("VRRPv2 cannot run over IPv6"),
             ConfigError::ZeroVrid => f.write_str("VRID 0 is invalid"),
             ConfigError::ZeroPriority => f.write_str("priority 0 is reserved for resigning"),
@@ -106,9 +102,8 @@ impl RouterConfig {
         startup_delay_ms: u64,
     ) -> Result<RouterConfig, ConfigError> {
         let version = match router.version {
-            2 => Version::V2,
-            3 => Version::V3,
-            v => return Err(ConfigError::UnsupportedVersion(v)),
+            VrrpVersion::V2 => Version::V2,
+            VrrpVersion::V3 => Version::V3,
         };
         if version == Version::V2 && router.family == Family::Ipv6 {
             return Err(ConfigError::V2OverIpv6);
@@ -125,11 +120,8 @@ impl RouterConfig {
         let advert_interval = Centis(router.advert_interval_cs);
         let min = Centis(router.advert_interval_min_cs);
         let max = Centis(router.advert_interval_max_cs);
-        let representable = match version {
-            Version::V2 => advert_interval.as_whole_secs().is_some_and(|s| s > 0),
-            Version::V3 => advert_interval.0 > 0 && advert_interval <= Centis::V3_MAX,
-        };
-        if !representable {
+        if vigil_schema::vrrp::carries(i64::from(router.version.number()), advert_interval).is_err()
+        {
             return Err(ConfigError::IntervalNotRepresentable(advert_interval));
         }
         if version == Version::V3 && !(min <= advert_interval && advert_interval <= max) {
@@ -193,7 +185,7 @@ pub(crate) mod tests {
             name: "web".into(),
             interface: "eth0".into(),
             family: Family::Ipv4,
-            version: 3,
+            version: VrrpVersion::V3,
             vrid: 51,
             priority: 100,
             advert_interval_cs: 100,
@@ -248,13 +240,7 @@ pub(crate) mod tests {
     #[test]
     fn refuses_what_cannot_run() {
         let mut r = plan_router();
-        r.version = 4;
-        assert_eq!(
-            RouterConfig::from_plan(&r, 0),
-            Err(ConfigError::UnsupportedVersion(4))
-        );
-        let mut r = plan_router();
-        r.version = 2;
+        r.version = VrrpVersion::V2;
         r.advert_interval_cs = 150;
         assert_eq!(
             RouterConfig::from_plan(&r, 0),
@@ -294,7 +280,7 @@ pub(crate) mod tests {
             Err(ConfigError::AuthNotInV3)
         );
         let mut r = plan_router();
-        r.version = 2;
+        r.version = VrrpVersion::V2;
         r.family = Family::Ipv6;
         assert_eq!(RouterConfig::from_plan(&r, 0), Err(ConfigError::V2OverIpv6));
     }

@@ -75,19 +75,12 @@ impl TimerKind {
 
 /// An interval as a `Duration`.
 pub fn centis(c: Centis) -> Duration {
-    Duration::from_micros(c.as_micros())
+    c.as_duration()
 }
 
-/// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
-pub fn skew_time(priority: u8, master_adver_interval: Centis) -> Duration {
-    let us = (256 - u64::from(priority)) * master_adver_interval.as_micros() / 256;
-    Duration::from_micros(us)
-}
-
-/// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time.
-pub fn master_down_interval(priority: u8, master_adver_interval: Centis) -> Duration {
-    centis(master_adver_interval) * 3 + skew_time(priority, master_adver_interval)
-}
+/// Skew_Time and Master_Down_Interval (RFC 5798 §6.1), the formulas the
+/// compiler also uses for its lints and `vigil check`'s overview.
+pub use vigil_schema::vrrp::{master_down_interval, skew_time};
 
 /// The deadlines a router has armed, one per kind.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,36 +55,9 @@ mod field {
     pub const ADDRESSES: usize = 8;
 }
 
-/// A time interval in centiseconds, the unit of VRRPv3's interval field and
-/// of the plan's `*_cs` fields.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Centis(pub u16);
-
-impl Centis {
-    /// Largest value of VRRPv3's 12-bit field (40.95 s).
-    pub const V3_MAX: Centis = Centis(0x0fff);
-
-    /// Whole seconds, as carried by VRRPv2.
-    pub fn from_secs(secs: u8) -> Centis {
-        Centis(u16::from(secs) * 100)
-    }
-
-    /// Whole seconds if this is an exact number of seconds.
-    pub fn as_whole_secs(self) -> Option<u8> {
-        if self.0 % 100 == 0 {
-            u8::try_from(self.0 / 100).ok()
-        } else {
-            None
-        }
-    }
-
-    pub fn as_micros(self) -> u64 {
-        u64::from(self.0) * 10_000
-    }
-}
+/// VRRP's unit for advert intervals, defined once in `vigil-schema` with the
+/// rule of which intervals each version carries.
+pub use vigil_schema::vrrp::Centis;
 
 /// VRRP protocol version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
