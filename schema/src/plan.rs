@@ -54,10 +54,14 @@ pub struct Plan {
 impl Plan {
     /// What in this plan breaks an invariant the compiler guarantees: counts
     /// and periods that must be at least 1 (a zero would mean "never fail"
-    /// or "probe in a busy loop"). The compiler refuses to emit such a plan
-    /// and vigild refuses to run one, so neither has to pick a value for it.
+    /// or "probe in a busy loop"), and a lease without endpoints or whose
+    /// margin or keep-alive interval is not below its TTL (it could never
+    /// hold the key, or its lease would lapse between keep-alives). The
+    /// compiler refuses to emit such a plan and vigild refuses to run one,
+    /// so neither has to pick a value for it.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut lease_problems = Vec::new();
         let mut at_least_1 = |what: String, value: u64| {
             if value == 0 {
                 out.push(format!("{what} is 0 (at least 1)"));
@@ -77,6 +81,33 @@ impl Plan {
                     format!("router `{}`: arbitration attempts", r.name),
                     a.attempts.into(),
                 );
+            }
+            if let Some(l) = &r.lease {
+                let what = |field: &str| format!("router `{}`: lease {field}", r.name);
+                at_least_1(what("keepalive_interval_ms"), l.keepalive_interval_ms);
+                at_least_1(what("request_timeout_ms"), l.request_timeout_ms);
+                if l.endpoints.is_empty() {
+                    lease_problems.push(what("endpoints is empty (at least one)"));
+                }
+                if l.key.is_empty() {
+                    lease_problems.push(what("key is empty"));
+                }
+                if l.ttl_ms < 1000 {
+                    lease_problems.push(format!(
+                        "{} is {} (at least 1000)",
+                        what("ttl_ms"),
+                        l.ttl_ms
+                    ));
+                }
+                if l.release_margin_ms >= l.ttl_ms || l.keepalive_interval_ms >= l.ttl_ms {
+                    lease_problems.push(format!(
+                        "{}: release_margin_ms {} and keepalive_interval_ms {} must be below ttl_ms {}",
+                        what("timing"),
+                        l.release_margin_ms,
+                        l.keepalive_interval_ms,
+                        l.ttl_ms
+                    ));
+                }
             }
             for t in &r.trackers {
                 if let PlanTrackerKind::Command {
@@ -105,6 +136,7 @@ impl Plan {
                 at_least_1(what("fall"), h.fall.into());
             }
         }
+        out.extend(lease_problems);
         out
     }
 }

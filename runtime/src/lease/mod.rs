@@ -112,30 +112,6 @@ pub struct LeaseCore {
     pub counters: LeaseCounters,
 }
 
-/// What a plan's lease must satisfy for the core to run it (the compiler
-/// guarantees it; a hand-written plan is refused with the reason).
-pub fn check(cfg: &PlanLease) -> Result<(), String> {
-    if cfg.endpoints.is_empty() {
-        return Err("no endpoints".into());
-    }
-    if cfg.key.is_empty() {
-        return Err("empty key".into());
-    }
-    if cfg.ttl_ms < 1000 || cfg.keepalive_interval_ms == 0 || cfg.request_timeout_ms == 0 {
-        return Err(format!(
-            "ttl_ms {} (at least 1000), keepalive_interval_ms {} and request_timeout_ms {} (above 0)",
-            cfg.ttl_ms, cfg.keepalive_interval_ms, cfg.request_timeout_ms
-        ));
-    }
-    if cfg.release_margin_ms >= cfg.ttl_ms || cfg.keepalive_interval_ms >= cfg.ttl_ms {
-        return Err(format!(
-            "release_margin_ms {} and keepalive_interval_ms {} must be below ttl_ms {}",
-            cfg.release_margin_ms, cfg.keepalive_interval_ms, cfg.ttl_ms
-        ));
-    }
-    Ok(())
-}
-
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
@@ -198,7 +174,7 @@ impl LeaseCore {
         })
     }
 
-    /// The endpoint in use ([`check`] guarantees there is one).
+    /// The endpoint in use (`Plan::problems` refuses a lease without one).
     fn endpoint(&self) -> SocketAddr {
         let n = self.cfg.endpoints.len().max(1);
         self.cfg
@@ -691,20 +667,6 @@ mod tests {
         let took = b_at.expect("b took over").saturating_since(t0 + ms(3000));
         assert!(took <= ms(600), "b took over {took:?} after a gave up");
         assert_eq!(run.cores[0].counters.revokes, 1);
-    }
-
-    #[test]
-    fn a_plan_the_core_cannot_run_is_refused() {
-        assert_eq!(check(&cfg("a", 0)), Ok(()));
-        let mut c = cfg("a", 0);
-        c.endpoints.clear();
-        assert!(check(&c).is_err());
-        let mut c = cfg("a", 0);
-        c.release_margin_ms = 3000;
-        assert!(check(&c).is_err());
-        let mut c = cfg("a", 0);
-        c.keepalive_interval_ms = 0;
-        assert!(check(&c).is_err());
     }
 
     /// Any sequence of answers, garbage included, in any order: no panic,
