@@ -89,6 +89,8 @@ pub struct Cluster {
     pub routers: BTreeMap<String, Router>,
     pub sync_groups: BTreeMap<String, SyncGroup>,
     pub virtual_servers: BTreeMap<String, VirtualServer>,
+    /// The `[lease]` store (the first definition; others are conflicts).
+    pub lease_store: Option<LeaseStore>,
     /// Disagreements between definitions of the same object in several files.
     pub conflicts: Vec<Conflict>,
     /// The input files, in load order.
@@ -265,6 +267,30 @@ impl Router {
     }
 }
 
+/// A lease store endpoint: `http://ADDRESS[:PORT][/]` (port 2379 by
+/// default). Host names are refused (`vigild` resolves nothing), and so is
+/// `https://` (TLS is not supported yet).
+pub fn lease_endpoint(url: &str) -> Result<SocketAddr, &'static str> {
+    if url.starts_with("https://") {
+        return Err("TLS (https) is not supported yet");
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("an endpoint is a URL `http://ADDRESS:PORT`")?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if let Ok(addr) = rest.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let bare = rest
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(rest);
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => Ok(SocketAddr::new(ip, 2379)),
+        Err(_) => Err("the host must be an IP address (host names are not resolved)"),
+    }
+}
+
 /// The family of an address.
 pub fn family_of(addr: IpAddr) -> Family {
     if addr.is_ipv4() {
@@ -316,6 +342,26 @@ pub struct Arbitration {
     pub release_after: Setting<Duration>,
     pub fence: Option<Fence>,
     pub self_fence: Option<At<Vec<String>>>,
+    pub lease: Option<LeaseArbitration>,
+}
+
+/// A router's lease arbitration, defaults applied.
+#[derive(Clone, Debug)]
+pub struct LeaseArbitration {
+    pub span: Span,
+    /// Default 3s.
+    pub ttl: Setting<Duration>,
+}
+
+/// The cluster's lease store.
+#[derive(Clone, Debug)]
+pub struct LeaseStore {
+    pub span: Span,
+    pub endpoints: Vec<At<String>>,
+    /// Default `/vigil`.
+    pub key_prefix: Setting<String>,
+    /// The TLS table, if written (the files are not read: TLS is not supported yet).
+    pub tls: Option<Span>,
 }
 
 #[derive(Clone, Debug)]

@@ -36,7 +36,8 @@ pub fn resolve(files: &[LoadedFile]) -> Cluster {
                 && t.host.is_empty()
                 && t.router.is_empty()
                 && t.sync_group.is_empty()
-                && t.virtual_server.is_empty(),
+                && t.virtual_server.is_empty()
+                && t.lease.is_none(),
         });
     }
     cluster
@@ -80,6 +81,25 @@ impl Cx<'_> {
                 None => {
                     cluster.name = Some(self.at(&c.name));
                     cluster.startup_delay = self.opt(&c.startup_delay);
+                }
+            }
+        }
+        if let Some(l) = &topo.lease {
+            match &cluster.lease_store {
+                Some(existing) => cluster.conflicts.push(Conflict {
+                    kind: ObjectKind::Cluster,
+                    name: "lease".into(),
+                    field: None,
+                    kept: At::new("[lease]".to_string(), existing.span.clone()),
+                    other: At::new("[lease]".to_string(), self.span(&l.span)),
+                }),
+                None => {
+                    cluster.lease_store = Some(LeaseStore {
+                        span: self.span(&l.span),
+                        endpoints: self.list(&l.endpoints),
+                        key_prefix: self.setting(&l.key_prefix, "/vigil".to_string()),
+                        tls: l.tls.as_ref().map(|t| self.span(&t.span)),
+                    });
                 }
             }
         }
@@ -279,11 +299,15 @@ impl Cx<'_> {
             (Some(a), Some(b)) => {
                 let describe = |x: &Arbitration| {
                     format!(
-                        "reference_ips [{}], interval {}, timeout {}, attempts {}",
+                        "reference_ips [{}], interval {}, timeout {}, attempts {}{}",
                         join(x.reference_ips.iter().map(|r| r.value)),
                         x.interval.value,
                         x.timeout.value,
-                        x.attempts.value
+                        x.attempts.value,
+                        x.lease
+                            .as_ref()
+                            .map(|l| format!(", lease ttl {}", l.ttl.value))
+                            .unwrap_or_default()
                     )
                 };
                 let (ka, kb) = (describe(a), describe(&b));
@@ -470,6 +494,10 @@ impl Cx<'_> {
                 timeout: self.setting(&f.timeout, Duration::from_secs(30)),
             }),
             self_fence: self.opt(&a.self_fence),
+            lease: a.lease.as_ref().map(|l| LeaseArbitration {
+                span: self.span(&l.span),
+                ttl: self.setting(&l.ttl, Duration::from_secs(3)),
+            }),
         }
     }
 

@@ -37,6 +37,7 @@ use crate::hooks::process::{ProcId as RunnerId, ProcessRunner};
 use crate::log;
 use crate::metrics::http::MetricsServer;
 use crate::net::arp_socket::ArpSocket;
+use crate::net::http::{HttpClient, Request as HttpRequest};
 use crate::net::icmp_socket::IcmpSocket;
 use crate::net::na_socket::NaSocket;
 use crate::net::vrrp_socket::VrrpSocket;
@@ -64,6 +65,9 @@ mod tokens {
     pub const FIRST_CONTROL_CLIENT: usize = 1 << 22;
     /// Metrics connections (`metrics::http::MAX_CONNECTIONS` of them).
     pub const FIRST_METRICS_CLIENT: usize = 1 << 23;
+    /// HTTP requests (the lease store), above the metrics connections.
+    pub const FIRST_HTTP: usize = (1 << 23) + (1 << 22);
+    pub const HTTP_SPAN: usize = 1 << 20;
     /// Health probes.
     pub const FIRST_PROBE: usize = 1 << 24;
 }
@@ -143,6 +147,7 @@ pub struct Daemon {
     metrics_listen: Option<std::net::SocketAddr>,
     /// Unix time of the start, in seconds.
     start_time_s: f64,
+    http: HttpClient,
     plan_path: PathBuf,
     host: String,
     ledger_file: PathBuf,
@@ -218,6 +223,7 @@ impl Daemon {
             start_time_s: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
+            http: HttpClient::new(tokens::FIRST_HTTP, tokens::HTTP_SPAN),
             plan_path: plan_path.to_path_buf(),
             host: host.to_string(),
             ledger_file: ledger_path(state_dir, host),
@@ -594,6 +600,25 @@ impl Daemon {
             Command::Ready => {
                 sd_notify_ready();
             }
+            Command::HttpRequest {
+                req,
+                endpoint,
+                path,
+                body,
+                timeout_ms,
+            } => {
+                let registry = self.poll.registry();
+                let request = HttpRequest {
+                    req,
+                    endpoint,
+                    path: &path,
+                    body: &body,
+                    timeout_ms,
+                };
+                if let Some(ev) = self.http.start(registry, now, request) {
+                    return vec![ev];
+                }
+            }
             Command::Stopped => self.stopped = true,
         }
         Vec::new()
@@ -852,6 +877,7 @@ impl Daemon {
             self.control.as_ref().and_then(ControlServer::next_deadline),
             self.metrics.as_ref().and_then(MetricsServer::next_deadline),
             self.health.as_ref().and_then(HealthIo::next_deadline),
+            self.http.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -888,6 +914,11 @@ impl Daemon {
                     tokens::LINKS => self.on_link_events(),
                     t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
                     t if self.metrics.as_ref().is_some_and(|m| m.owns(t)) => self.on_metrics(t),
+                    t if self.http.owns(t) => {
+                        if let Some(ev) = self.http.on_ready(self.poll.registry(), t) {
+                            self.feed(ev);
+                        }
+                    }
                     t if self.health.as_ref().is_some_and(|h| h.owns(t)) => {
                         let now = self.now();
                         let registry = self.poll.registry();
@@ -931,6 +962,9 @@ impl Daemon {
         if let Some(m) = self.metrics.as_mut() {
             m.poll(self.poll.registry(), now);
         }
+        for ev in self.http.poll(self.poll.registry(), now) {
+            self.feed(ev);
+        }
         if self.node.next_deadline().is_some_and(|at| at <= self.now()) {
             self.feed(Event::Tick);
         }
@@ -954,6 +988,7 @@ impl Daemon {
     /// After the node stopped: `stop` hooks run to completion (each bounded
     /// by its timeout). Blocking is fine here: the resignations are out.
     fn finish(&mut self) {
+        self.flush_http(Duration::from_millis(500));
         while self.node.hooks_pending() {
             std::thread::sleep(crate::hooks::process::REAP_INTERVAL);
             let now = self.now();
@@ -961,6 +996,35 @@ impl Daemon {
             if self.procs.is_empty() && self.node.hooks_pending() {
                 // Nothing runs that could finish them: do not wait forever.
                 break;
+            }
+        }
+    }
+
+    /// Lets the last HTTP requests (lease revocations) complete, for at
+    /// most `limit`; their answers are fed to the node (which only logs them).
+    fn flush_http(&mut self, limit: Duration) {
+        let end = self.now() + limit;
+        let mut events = Events::with_capacity(16);
+        while self.http.pending() > 0 && self.now() < end {
+            let wait = end
+                .saturating_since(self.now())
+                .min(Duration::from_millis(50));
+            if self.poll.poll(&mut events, Some(wait)).is_err() {
+                break;
+            }
+            let ready: Vec<Token> = events
+                .iter()
+                .map(|e| e.token())
+                .filter(|t| self.http.owns(*t))
+                .collect();
+            for t in ready {
+                if let Some(ev) = self.http.on_ready(self.poll.registry(), t) {
+                    self.feed(ev);
+                }
+            }
+            let now = self.now();
+            for ev in self.http.poll(self.poll.registry(), now) {
+                self.feed(ev);
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod event_loop;
 pub mod health;
 pub mod hooks;
 pub mod ipvs;
+pub mod lease;
 pub mod log;
 pub mod metrics;
 pub mod net;

@@ -262,6 +262,18 @@ mod tests {
         );
         let ok = arb.replace(r#""interval_ms":0"#, r#""interval_ms":1000"#);
         assert!(parse_plan(p, &ok, None).is_ok());
+        let lease = good.replace(
+            r#""arbitration":null"#,
+            r#""arbitration":null,"lease":{"endpoints":[],"key":"/vigil/c/r1","holder":"a","ttl_ms":3000,"keepalive_interval_ms":500,"request_timeout_ms":500,"release_margin_ms":3000,"acquire_delay_ms":0}"#,
+        );
+        assert_ne!(lease, good);
+        let e = parse_plan(p, &lease, None).unwrap_err().to_string();
+        assert!(e.contains("router `r1`: lease endpoints is empty"), "{e}");
+        assert!(e.contains("must be below ttl_ms 3000"), "{e}");
+        let ok = lease
+            .replace(r#""endpoints":[]"#, r#""endpoints":["10.0.9.1:2379"]"#)
+            .replace(r#""release_margin_ms":3000"#, r#""release_margin_ms":500"#);
+        assert!(parse_plan(p, &ok, None).is_ok());
     }
 
     #[test]

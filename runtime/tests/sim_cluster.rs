@@ -214,6 +214,100 @@ fn sync_group_one_routers_link_fails_both_routers_move_and_come_back() {
 }
 
 #[test]
+fn lease_master_cut_from_the_store_resigns_before_the_backup_acquires_and_a_store_outage_leaves_no_master()
+ {
+    let mut www = Router::new("www", "front", 51, &[("lb1", 150), ("lb2", 100)]);
+    www.arbitration = None;
+    www.lease_ttl_ms = Some(3000);
+    let c = Cluster::default()
+        .segment("front", 20, false)
+        .host("lb1", &["front"])
+        .host("lb2", &["front"])
+        .router(www);
+    let vip = c.vip("www");
+    let split = Fault::Cut {
+        id: "split".into(),
+        cut: Cut::between(
+            Some("front"),
+            vec![Endpoint::Host("lb1".into())],
+            vec![Endpoint::Host("lb2".into())],
+        ),
+    };
+    let store_cut = |cut| Fault::StoreCut {
+        host: "lb1".into(),
+        cut,
+    };
+    let iso = Fault::Cut {
+        id: "iso".into(),
+        cut: Cut::between(
+            Some("front"),
+            vec![Endpoint::Host("lb1".into())],
+            vec![Endpoint::Host("lb2".into())],
+        ),
+    };
+    let sim = run(
+        &c,
+        Scenario::new("lease: store cut, member split, store down", ms(26_000))
+            .at(ms(3000), store_cut(true))
+            .at(ms(3000), iso)
+            .at(ms(9000), store_cut(false))
+            .at(ms(9000), Fault::Heal { id: "iso".into() })
+            .at(ms(11_000), split)
+            .at(ms(16_000), Fault::Heal { id: "split".into() })
+            .at(ms(18_000), Fault::StoreDown { down: true })
+            .at(ms(23_000), Fault::StoreDown { down: false }),
+        11,
+    );
+    let r = sim.record();
+    assert!(r.defended(DefenceKind::LeaseLost, Some("www")));
+    // lb1 held the lease first (priority order) and was master.
+    let (first, _) = became_master(&sim, "lb1", "www", at(ms(0))).expect("lb1 master");
+    assert!(first < at(ms(3000)));
+    // Cut from the store and from lb2 (lb2 hears no master): lb1 resigns a
+    // sixth of the TTL before the store can free the key; lb2 takes over
+    // only after acquiring it.
+    let resign = r
+        .transitions_of("www")
+        .find(|t| t.host == "lb1" && t.reason == "Resigned" && t.at >= at(ms(3000)))
+        .expect("lb1 resigns");
+    let (takeover, reason) =
+        became_master(&sim, "lb2", "www", at(ms(3000))).expect("lb2 takes over");
+    assert!(
+        resign.at <= at(ms(3000 + 3000)),
+        "resigned at {:?}",
+        resign.at
+    );
+    assert!(
+        resign.at < takeover,
+        "resigned {:?}, taken over {takeover:?}",
+        resign.at
+    );
+    assert_eq!(reason, "VetoLifted", "lb2 waited for the key");
+    // Healing the store cut, splitting the members: nothing moves.
+    assert!(
+        became_master(&sim, "lb1", "www", at(ms(9000))).is_none_or(|(t, _)| t >= at(ms(18_000)))
+    );
+    // The store down: nobody is master until it is back, then exactly one.
+    let down: Vec<_> = r
+        .transitions_of("www")
+        .filter(|t| t.at >= at(ms(18_000)) && t.at < at(ms(23_000)))
+        .map(|t| (t.host.clone(), t.to.clone()))
+        .collect();
+    assert_eq!(
+        down,
+        vec![("lb2".to_string(), "backup".to_string())],
+        "{down:?}"
+    );
+    let up: Vec<_> = r
+        .transitions_of("www")
+        .filter(|t| t.at >= at(ms(23_000)) && t.to == "master")
+        .collect();
+    assert_eq!(up.len(), 1, "exactly one master after the store is back");
+    assert_eq!(overlaps(&sim, vip), vec![], "never held twice");
+    assert_eq!(sim.masters("www").len(), 1);
+}
+
+#[test]
 fn isolated_master_releases_before_the_backup_takes_over_and_preempts_back_after() {
     let c = pair();
     let (cut, heal) = (ms(2000), ms(4000));
@@ -673,6 +767,8 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
     let mut owned = Router::new("owned", "front", 70, &[("lb1", 255), ("lb2", 100)]);
     owned.arbitration = None;
     owned.preempt_delay_ms = 200;
+    let mut leased = Router::new("leased", "front", 80, &[("lb1", 150), ("lb2", 100)]);
+    leased.lease_ttl_ms = Some(2000);
     let mut lazy = Router::new("lazy", "front", 71, &[("lb1", 150), ("lb2", 100)]);
     lazy.preempt = false;
     lazy.advert_interval_cs = 5;
@@ -712,6 +808,14 @@ fn sweep_clusters() -> Vec<(&'static str, Cluster)> {
                 .host("lb2", &["front"])
                 .router(fenced)
                 .router(soft_fence),
+        ),
+        (
+            "lease-and-reference-ips",
+            Cluster::default()
+                .segment("front", 60, true)
+                .host("lb1", &["front"])
+                .host("lb2", &["front"])
+                .router(leased),
         ),
         (
             "owner-no-arbitration",

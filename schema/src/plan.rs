@@ -11,7 +11,7 @@
 //!
 //! The published schema is `schema/plan.schema.json`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[cfg(feature = "json-schema")]
 use schemars::JsonSchema;
@@ -78,10 +78,14 @@ pub struct PlanMetrics {
 impl Plan {
     /// What in this plan breaks an invariant the compiler guarantees: counts
     /// and periods that must be at least 1 (a zero would mean "never fail"
-    /// or "probe in a busy loop"). The compiler refuses to emit such a plan
-    /// and vigild refuses to run one, so neither has to pick a value for it.
+    /// or "probe in a busy loop"), and a lease without endpoints or whose
+    /// margin or keep-alive interval is not below its TTL (it could never
+    /// hold the key, or its lease would lapse between keep-alives). The
+    /// compiler refuses to emit such a plan and vigild refuses to run one,
+    /// so neither has to pick a value for it.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        let mut lease_problems = Vec::new();
         let mut at_least_1 = |what: String, value: u64| {
             if value == 0 {
                 out.push(format!("{what} is 0 (at least 1)"));
@@ -101,6 +105,33 @@ impl Plan {
                     format!("router `{}`: arbitration attempts", r.name),
                     a.attempts.into(),
                 );
+            }
+            if let Some(l) = &r.lease {
+                let what = |field: &str| format!("router `{}`: lease {field}", r.name);
+                at_least_1(what("keepalive_interval_ms"), l.keepalive_interval_ms);
+                at_least_1(what("request_timeout_ms"), l.request_timeout_ms);
+                if l.endpoints.is_empty() {
+                    lease_problems.push(what("endpoints is empty (at least one)"));
+                }
+                if l.key.is_empty() {
+                    lease_problems.push(what("key is empty"));
+                }
+                if l.ttl_ms < 1000 {
+                    lease_problems.push(format!(
+                        "{} is {} (at least 1000)",
+                        what("ttl_ms"),
+                        l.ttl_ms
+                    ));
+                }
+                if l.release_margin_ms >= l.ttl_ms || l.keepalive_interval_ms >= l.ttl_ms {
+                    lease_problems.push(format!(
+                        "{}: release_margin_ms {} and keepalive_interval_ms {} must be below ttl_ms {}",
+                        what("timing"),
+                        l.release_margin_ms,
+                        l.keepalive_interval_ms,
+                        l.ttl_ms
+                    ));
+                }
             }
             for t in &r.trackers {
                 if let PlanTrackerKind::Command {
@@ -129,6 +160,7 @@ impl Plan {
                 at_least_1(what("fall"), h.fall.into());
             }
         }
+        out.extend(lease_problems);
         out
     }
 }
@@ -194,6 +226,9 @@ pub struct PlanRouter {
     pub auth: Option<PlanAuth>,
     /// Split-brain arbitration; `None` only when the topology waived it.
     pub arbitration: Option<PlanArbitration>,
+    /// Lease arbitration: master only while holding the router's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<PlanLease>,
     /// Extra paths carrying unicast adverts to the same peers.
     pub heartbeat_paths: Vec<PlanHeartbeatPath>,
     pub trackers: Vec<PlanTracker>,
@@ -247,6 +282,31 @@ pub struct PlanArbitration {
     pub release_after_ms: u64,
     pub fence: Option<PlanFence>,
     pub self_fence: Option<Vec<String>>,
+}
+
+/// Lease arbitration on etcd (v3 JSON gateway, plain HTTP).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "json-schema", derive(JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlanLease {
+    /// The store's gateways, tried in order (the next one after a failure).
+    pub endpoints: Vec<SocketAddr>,
+    /// The router's key.
+    pub key: String,
+    /// The value written under the key (this host's name).
+    pub holder: String,
+    /// Lease TTL (whole seconds).
+    pub ttl_ms: u64,
+    /// Time between keep-alives (and acquisition attempts while not holding).
+    pub keepalive_interval_ms: u64,
+    /// A request without an answer for this long has failed.
+    pub request_timeout_ms: u64,
+    /// A holder considers the lease lost this long before the TTL counted
+    /// from its last successful keep-alive request ends.
+    pub release_margin_ms: u64,
+    /// Wait this long after start before the first acquisition attempt
+    /// (higher priorities try first).
+    pub acquire_delay_ms: u64,
 }
 
 /// A fence command.

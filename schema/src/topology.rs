@@ -45,6 +45,49 @@ pub struct Topology {
     /// LVS virtual servers, by name.
     #[serde(default)]
     pub virtual_server: BTreeMap<String, Sp<VirtualServer>>,
+    /// The consensus store (etcd) that lease arbitration uses.
+    #[serde(default)]
+    pub lease: Option<Sp<LeaseStore>>,
+}
+
+/// The etcd cluster that holds the routers' leases.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseStore {
+    /// Client URLs of the etcd members, `http://ADDRESS:PORT` (the v3 JSON
+    /// gateway); tried in order, the next one after a failure.
+    pub endpoints: Vec<Sp<String>>,
+    /// Prefix of the lease keys; a router's key is `PREFIX/CLUSTER/ROUTER`.
+    /// Default `/vigil`.
+    #[serde(default)]
+    pub key_prefix: Option<Sp<String>>,
+    /// TLS client files. Not supported yet: the compiler rejects them.
+    #[serde(default)]
+    pub tls: Option<Sp<LeaseTls>>,
+}
+
+/// TLS client files for the lease store.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseTls {
+    /// CA bundle that signs the store's certificates.
+    #[serde(default)]
+    pub ca_file: Option<Sp<String>>,
+    /// Client certificate.
+    #[serde(default)]
+    pub cert_file: Option<Sp<String>>,
+    /// Client key.
+    #[serde(default)]
+    pub key_file: Option<Sp<String>>,
+}
+
+/// Lease arbitration of one router.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseArbitration {
+    /// Lease time-to-live, whole seconds, at least 2s. Default 3s.
+    #[serde(default)]
+    pub ttl: Option<Sp<Duration>>,
 }
 
 /// Cluster-wide settings.
@@ -288,6 +331,10 @@ pub struct Arbitration {
     /// A command run when this node finds itself isolated (no reference IP).
     #[serde(default)]
     pub self_fence: Option<Sp<Vec<String>>>,
+    /// Lease arbitration: only the member holding the router's key in the
+    /// `[lease]` store may be master.
+    #[serde(default)]
+    pub lease: Option<Sp<LeaseArbitration>>,
 }
 
 /// A fencing command (STONITH).

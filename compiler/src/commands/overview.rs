@@ -91,7 +91,12 @@ fn router_lines(s: &mut String, cluster: &Cluster, router: &Router) {
     );
     match (members.first(), members.get(1), advert) {
         (Some(&(master, p1)), Some(&(backup, p2)), Ok(advert)) => {
-            let down = master_down_interval(p2.clamp(1, 255) as u8, advert);
+            let mut down = master_down_interval(p2.clamp(1, 255) as u8, advert);
+            // With a lease the backup also waits for the dead master's
+            // lease to expire in the store.
+            if let Some(l) = router.arbitration.as_ref().and_then(|a| a.lease.as_ref()) {
+                down = down.max(std::time::Duration::from_millis(l.ttl.value.as_millis()));
+            }
             let _ = writeln!(
                 s,
                 "    {master} ({p1}) holds it; if {master} dies, {backup} ({p2}) takes over after {:.3}s of silence",
@@ -109,7 +114,14 @@ fn router_lines(s: &mut String, cluster: &Cluster, router: &Router) {
             .iter()
             .map(|ip| ip.value.to_string())
             .collect();
-        let mut d = format!("reference IPs {}", ips.join(", "));
+        let mut parts = Vec::new();
+        if !ips.is_empty() || arb.lease.is_none() {
+            parts.push(format!("reference IPs {}", ips.join(", ")));
+        }
+        if let Some(l) = &arb.lease {
+            parts.push(format!("lease (ttl {})", l.ttl.value));
+        }
+        let mut d = parts.join(" + ");
         if arb.fence.is_some() {
             d.push_str(" + fence");
         }

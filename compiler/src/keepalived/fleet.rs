@@ -864,6 +864,7 @@ fn router(
                     release_after: None,
                     fence: None,
                     self_fence: None,
+                    lease: None,
                 },
                 &n.span,
             ));

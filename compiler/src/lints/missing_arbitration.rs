@@ -9,8 +9,8 @@ pub static LINT: Lint = Lint {
     summary: "a router with several members has no split-brain arbitration and no stated reason",
     explanation: r#"## What it does
 Every router with two or more members needs `[router.X.arbitration]` with
-reference IPs (its own `reference_ips`, or the segment's), unless
-`accept_split_brain` states why not.
+reference IPs (its own `reference_ips`, or the segment's) or a lease
+(`lease = { ttl = "3s" }`), unless `accept_split_brain` states why not.
 
 ## Why is this bad
 VRRP alone cannot tell "the peer died" from "I cannot hear the peer". When
@@ -61,7 +61,8 @@ fn check(lint: &Lint, cluster: &Cluster) -> Vec<Diagnostic> {
             ),
             // With an unknown segment `unknown-segment` speaks first.
             Some(arb)
-                if cluster.reference_ips(r).is_empty()
+                if arb.lease.is_none()
+                    && cluster.reference_ips(r).is_empty()
                     && cluster.segments.contains_key(&r.segment.value) =>
             {
                 out.push(

@@ -45,6 +45,11 @@ pub mod http_status_range;
 pub mod hysteresis_not_below_quorum;
 pub mod ipv6_first_vip_not_link_local;
 pub mod ipv6_requires_v3;
+pub mod lease_on_keepalived_host;
+pub mod lease_store;
+pub mod lease_tls_unsupported;
+pub mod lease_ttl;
+pub mod lease_without_reference_ips;
 pub mod lvs_number_out_of_range;
 pub mod member_interface_unresolved;
 pub mod member_without_address;
@@ -161,6 +166,11 @@ pub static ALL: &[&Lint] = &[
     &arbitration_timing::LINT,
     &single_heartbeat_path::LINT,
     &fence_without_arbitration::LINT,
+    &lease_ttl::LINT,
+    &lease_store::LINT,
+    &lease_tls_unsupported::LINT,
+    &lease_without_reference_ips::LINT,
+    &lease_on_keepalived_host::LINT,
     &duplicate_vip::LINT,
     &vip_outside_segment::LINT,
     &mixed_address_families::LINT,

@@ -4,13 +4,14 @@ use std::net::IpAddr;
 
 use vigil_schema::plan::{
     ExpectedRole, Family, PlanArbitration, PlanAuth, PlanFence, PlanGarp, PlanHeartbeatPath,
-    PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanTracker, PlanTrackerKind, PlanVip, PlanVmac,
+    PlanLease, PlanNotify, PlanOnFail, PlanPeer, PlanRouter, PlanTracker, PlanTrackerKind, PlanVip,
+    PlanVmac,
 };
 use vigil_schema::topology::Preempt;
 use vigil_schema::vrrp;
 
 use super::{EmitError, narrow, password_path};
-use crate::model::{Cluster, Interface, Router, TrackAction, family_of};
+use crate::model::{Cluster, Interface, Router, TrackAction, family_of, lease_endpoint};
 
 /// Longest interface label the kernel accepts (IFNAMSIZ - 1).
 const MAX_LABEL: usize = 15;
@@ -161,6 +162,8 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
     vips.sort_by_key(|v| (!is_link_local(&v.address), v.address, v.prefix_len));
 
     let arbitration = match &r.arbitration {
+        // Lease only: nothing to probe.
+        Some(arb) if arb.lease.is_some() && cluster.reference_ips(r).is_empty() => None,
         Some(arb) => {
             let mut reference_ips: Vec<IpAddr> =
                 cluster.reference_ips(r).iter().map(|a| a.value).collect();
@@ -180,6 +183,11 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
                 self_fence: arb.self_fence.as_ref().map(|c| c.value.clone()),
             })
         }
+        None => None,
+    };
+
+    let lease = match r.arbitration.as_ref().and_then(|a| a.lease.as_ref()) {
+        Some(l) => Some(plan_lease(cluster, r, name, host, l.ttl.value.as_millis())?),
         None => None,
     };
 
@@ -297,6 +305,7 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
             password_file: password_path(name),
         }),
         arbitration,
+        lease,
         heartbeat_paths,
         trackers,
         notify,
@@ -307,6 +316,55 @@ pub fn emit(cluster: &Cluster, r: &Router, host: &str) -> Result<PlanRouter, Emi
             ExpectedRole::Backup
         },
         sync_group,
+    })
+}
+
+/// The lease part of a member's plan. Timing, all derived from the TTL:
+/// a keep-alive every sixth of it (so five can fail before the lease is
+/// in danger), each request given as long, and the holder gives up a
+/// sixth of the TTL before the store can expire it. Members try to
+/// acquire in priority order, one advert interval apart.
+fn plan_lease(
+    cluster: &Cluster,
+    r: &Router,
+    name: &str,
+    host: &str,
+    ttl_ms: u64,
+) -> Result<PlanLease, EmitError> {
+    let store = cluster.lease_store.as_ref().ok_or_else(|| {
+        EmitError(format!(
+            "router `{name}` uses a lease but there is no [lease] store"
+        ))
+    })?;
+    let endpoints = store
+        .endpoints
+        .iter()
+        .map(|e| {
+            lease_endpoint(&e.value)
+                .map_err(|why| EmitError(format!("lease endpoint `{}`: {why}", e.value)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if endpoints.is_empty() {
+        return Err(EmitError("the [lease] store has no endpoints".into()));
+    }
+    let cluster_name = cluster.name.as_ref().map_or("vigil", |n| n.value.as_str());
+    let prefix = store.key_prefix.value.trim_end_matches('/');
+    let sixth = (ttl_ms / 6).max(100);
+    let ours = r.members.get(host).map_or(0, |m| m.priority.value);
+    let rank = r
+        .members
+        .values()
+        .filter(|m| m.priority.value > ours || (m.priority.value == ours && m.host.as_str() < host))
+        .count() as u64;
+    Ok(PlanLease {
+        endpoints,
+        key: format!("{prefix}/{cluster_name}/{name}"),
+        holder: host.to_string(),
+        ttl_ms,
+        keepalive_interval_ms: sixth,
+        request_timeout_ms: sixth,
+        release_margin_ms: sixth,
+        acquire_delay_ms: rank.saturating_mul(r.advert_interval.value.as_millis()),
     })
 }
 

@@ -48,6 +48,7 @@ pub fn table(doc: &Value) -> String {
             "PRIO CFG/EFF",
             "MASTER",
             "ARBITRATION",
+            "LEASE",
             "TRACKERS",
         ]
         .map(String::from)
@@ -72,6 +73,7 @@ pub fn table(doc: &Value) -> String {
             ),
             text(&r["master"]),
             text(&r["arbitration"]),
+            text(&r["lease"]),
             if trackers.is_empty() {
                 "-".into()
             } else {
@@ -153,7 +155,7 @@ mod tests {
             "routers": [{
                 "router": "web", "interface": "eth0", "vrid": 88, "state": "backup",
                 "priority": {"configured": 150, "effective": 90},
-                "master": "10.88.0.12", "arbitration": "reachable",
+                "master": "10.88.0.12", "arbitration": "reachable", "lease": "held_by_other",
                 "trackers": [{"name": "svc", "state": "down"}, {"name": "uplink", "state": "up"}]
             }, {
                 "router": "db", "interface": "eth1", "vrid": 9, "state": "fault",
@@ -175,13 +177,14 @@ mod tests {
                 "150/90",
                 "10.88.0.12",
                 "reachable",
+                "held_by_other",
                 "svc=down",
                 "uplink=up"
             ]
         );
         assert_eq!(
             lines[3].split_whitespace().collect::<Vec<_>>(),
-            vec!["db", "eth1", "9", "fault", "100/100", "-", "-", "-"]
+            vec!["db", "eth1", "9", "fault", "100/100", "-", "-", "-", "-"]
         );
     }
 }

@@ -368,6 +368,67 @@ pub fn render(out: &mut String, i: &Inputs<'_>) {
     }
     family(
         out,
+        "vigil_lease_holding",
+        "gauge",
+        "1 while the router holds its lease in the store (lease arbitration).",
+    );
+    for m in node.members() {
+        if let Some(l) = m.lease.as_ref() {
+            let _ = writeln!(
+                out,
+                "vigil_lease_holding{{router=\"{}\"}} {}",
+                Esc(m.name()),
+                u8::from(l.holding())
+            );
+        }
+    }
+    family(
+        out,
+        "vigil_lease_requests_total",
+        "counter",
+        "Requests to the lease store, by outcome (ok, failed, timeout, malformed).",
+    );
+    for m in node.members() {
+        if let Some(l) = m.lease.as_ref() {
+            let c = &l.counters;
+            // `failures` counts every failed request, timeouts and
+            // unreadable answers included.
+            for (result, n) in [
+                ("ok", c.requests.saturating_sub(c.failures)),
+                (
+                    "failed",
+                    c.failures.saturating_sub(c.timeouts + c.malformed),
+                ),
+                ("timeout", c.timeouts),
+                ("malformed", c.malformed),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "vigil_lease_requests_total{{router=\"{}\",result=\"{result}\"}} {n}",
+                    Esc(m.name())
+                );
+            }
+        }
+    }
+    family(
+        out,
+        "vigil_lease_changes_total",
+        "counter",
+        "Times the router acquired or lost its lease.",
+    );
+    for m in node.members() {
+        if let Some(l) = m.lease.as_ref() {
+            for (change, n) in [("acquired", l.counters.acquired), ("lost", l.counters.lost)] {
+                let _ = writeln!(
+                    out,
+                    "vigil_lease_changes_total{{router=\"{}\",change=\"{change}\"}} {n}",
+                    Esc(m.name())
+                );
+            }
+        }
+    }
+    family(
+        out,
         "vigil_tracker_up",
         "gauge",
         "1 while a tracker is up, 0 while it is down.",

@@ -7,6 +7,7 @@
 //! destination, TTL / hop limit) because VRRP's validity rules need it.
 
 pub mod arp_socket;
+pub mod http;
 pub mod icmp_socket;
 pub mod na_socket;
 pub mod vrrp_socket;

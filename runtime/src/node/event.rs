@@ -3,7 +3,7 @@
 //! run can be recorded as JSONL and replayed (`runtime/tests/node_replay`).
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -81,6 +81,13 @@ pub enum AddrOutcome {
     },
 }
 
+/// A complete HTTP response (chunked bodies already joined).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpReply {
+    pub status: u16,
+    pub body: String,
+}
+
 /// Everything that happens to the node.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
@@ -135,6 +142,13 @@ pub enum Event {
     /// The answer to [`Command::IpvsDump`].
     IpvsDumped {
         result: Result<Vec<KernelService>, String>,
+    },
+    /// The answer to [`Command::HttpRequest`]: the status and body of a
+    /// complete response, or why there is none (connect, timeout, a
+    /// response too large or not HTTP/1.1).
+    HttpResponse {
+        req: u64,
+        result: Result<HttpReply, String>,
     },
     /// Time passed: `now` reached [`super::Node::next_deadline`].
     Tick,
@@ -222,6 +236,16 @@ pub enum Command {
     /// Stop a running check; its result is not wanted.
     AbortProbe {
         rs: RsId,
+    },
+    /// POST `body` (JSON) to `path` on `endpoint` over a new HTTP/1.1
+    /// connection; answer with [`Event::HttpResponse`] (the shell gives up
+    /// after `timeout_ms`).
+    HttpRequest {
+        req: u64,
+        endpoint: SocketAddr,
+        path: String,
+        body: String,
+        timeout_ms: u64,
     },
     /// Dump the kernel's IPVS table; answer with [`Event::IpvsDumped`].
     IpvsDump,

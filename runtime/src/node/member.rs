@@ -16,6 +16,7 @@ use vigil_schema::plan::{PlanRouter, PlanTrackerKind};
 use crate::arbitration::fence::FenceGate;
 use crate::arbitration::{Arbiter, Verdict};
 use crate::hooks::state_name;
+use crate::lease::LeaseCore;
 use crate::track::{FaultSources, Trackers};
 use crate::vrrp::{Input, Instant, Router, RouterConfig, State};
 
@@ -54,6 +55,8 @@ pub struct Member {
     pub router: Router,
     pub arbiter: Option<Arbiter>,
     pub fence: Option<FenceGate>,
+    /// Lease arbitration: master only while holding the router's key.
+    pub lease: Option<LeaseCore>,
     pub trackers: Trackers,
     pub faults: FaultSources,
     fed_fault: bool,
@@ -102,6 +105,7 @@ impl Member {
             .and_then(|a| a.fence.as_ref())
             .map(|f| FenceGate::new(f.required));
         let trackers = Trackers::new(&plan.trackers, plan.priority, now, &link_up);
+        let lease = plan.lease.as_ref().map(|l| LeaseCore::new(l, now));
         let faults = FaultSources {
             link: !link_up(&plan.interface)
                 || plan.vmac.as_ref().is_some_and(|v| !link_up(&v.interface)),
@@ -113,6 +117,7 @@ impl Member {
             router,
             arbiter,
             fence,
+            lease,
             trackers,
             faults,
             fed_fault: false,
@@ -150,15 +155,21 @@ impl Member {
             .as_ref()
             .is_none_or(|a| a.verdict() == Verdict::Reachable)
             && self.fence.as_ref().is_none_or(FenceGate::allows)
+            && self.lease.as_ref().is_none_or(LeaseCore::holding)
     }
 
     /// The inputs that bring the core in line with the guards;
     /// `group_fault` / `group_demotion`: what the sync group adds.
-    pub fn sync(&mut self, group_fault: bool, group_demotion: u32) -> Vec<Input> {
+    /// A master whose lease is gone also gets [`Input::Resign`]; the
+    /// lease may be held only while the router is not in FAULT.
+    pub fn sync(&mut self, group_fault: bool, group_demotion: u32, now: Instant) -> Vec<Input> {
         let mut out = Vec::new();
         self.faults.tracker = self.trackers.fault();
         self.faults.sync_group = group_fault;
         let fault = self.faults.any();
+        if let Some(l) = self.lease.as_mut() {
+            l.set_eligible(!fault, now);
+        }
         if fault != self.fed_fault {
             self.fed_fault = fault;
             out.push(Input::Fault { on: fault });
@@ -169,6 +180,9 @@ impl Member {
             out.push(Input::ArbitrationVerdict {
                 allow_master: allow,
             });
+        }
+        if self.lease.as_ref().is_some_and(|l| !l.holding()) && self.state() == State::Master {
+            out.push(Input::Resign);
         }
         let p = self.trackers.priority_with(group_demotion);
         if p != self.fed_priority {
@@ -191,6 +205,12 @@ impl Member {
                 .and_then(|a| a.fence.as_ref())
                 .map(|f| FenceGate::new(f.required));
         }
+        if old.lease != self.plan.lease {
+            // A new lease configuration starts over; the old lease expires
+            // in the store (it is not revoked: its key may be what keeps
+            // the others from taking over while this one is master).
+            self.lease = self.plan.lease.as_ref().map(|l| LeaseCore::new(l, now));
+        }
         if old.trackers != self.plan.trackers || old.priority != self.plan.priority {
             self.trackers = Trackers::new(&self.plan.trackers, self.plan.priority, now, &link_up);
         }
@@ -211,6 +231,7 @@ impl Member {
             self.arbiter.as_ref().map(Arbiter::next_deadline),
             self.trackers.next_deadline(),
             self.fence.as_ref().and_then(FenceGate::next_deadline),
+            self.lease.as_ref().map(LeaseCore::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -233,7 +254,7 @@ impl Member {
     }
 
     /// The defences' part of the status.
-    pub fn defences(&self, hooks_pending: usize) -> Value {
+    pub fn defences(&self, hooks_pending: usize, now: Instant) -> Value {
         json!({
             "effective_priority": self.fed_priority,
             "arbitration": self.arbiter.as_ref().map(|a| json!({
@@ -241,6 +262,7 @@ impl Member {
                 "isolated": a.isolated(),
                 "reference_ips": a.targets(),
             })),
+            "lease": self.lease.as_ref().map(|l| l.status(now)),
             "allow_master": self.allow(),
             "fence": self.fence,
             "faults": self.faults,
@@ -264,8 +286,9 @@ impl Member {
             },
             "master": self.master(now).map(|a| a.to_string()),
             "arbitration": self.arbiter.as_ref().map(Arbiter::verdict),
+            "lease": self.lease.as_ref().map(|l| l.state(now)),
             "trackers": self.trackers.list(),
-            "defences": self.defences(hooks_pending),
+            "defences": self.defences(hooks_pending, now),
             "counters": self.router.stats(),
             "stats": self.router.stats(),
         })

@@ -55,7 +55,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use vigil_schema::plan::{Family, Plan, PlanRouter};
 
-pub use event::{AddrOutcome, Address, Command, Event, LEDGER_FORMAT, Ledger, Link, ProcId};
+pub use event::{
+    AddrOutcome, Address, Command, Event, HttpReply, LEDGER_FORMAT, Ledger, Link, ProcId,
+};
 
 use self::director::DirectorCore;
 use self::member::{Member, build_router};
@@ -63,6 +65,7 @@ use crate::arbitration::{ArbAction, Arbiter, Verdict};
 use crate::health::scheduler::{CheckKind, RsId};
 use crate::hooks::process::Outcome;
 use crate::hooks::{HookRun, NotifyQueue, hooks_for, state_name};
+use crate::lease::LeaseAction;
 use crate::timers::{RouterId, TimerHeap};
 use crate::track::TrackAction;
 use crate::vrrp::rx::{Received, RxError, decode};
@@ -102,6 +105,8 @@ pub struct NodeCounters {
     pub reload_errors: u64,
     pub stale_addresses_removed: u64,
     pub foreign_addresses_left: u64,
+    /// HTTP answers no lease request is waiting for (late, after a timeout).
+    pub http_unclaimed: u64,
 }
 
 /// The whole daemon's decisions.
@@ -137,6 +142,10 @@ pub struct Node {
     now: Instant,
     out: Vec<Command>,
     queue: VecDeque<(RouterId, Input)>,
+    /// Last HTTP request id handed out (lease requests).
+    http_ids: u64,
+    /// Revocations sent for routers already removed: request -> router.
+    revokes: BTreeMap<u64, String>,
 }
 
 impl Node {
@@ -171,6 +180,8 @@ impl Node {
             now: Instant::ZERO,
             out: Vec::new(),
             queue: VecDeque::new(),
+            http_ids: 0,
+            revokes: BTreeMap::new(),
         }
     }
 
@@ -323,6 +334,7 @@ impl Node {
                 }
                 self.persist_ipvs();
             }
+            Event::HttpResponse { req, result } => self.on_http(req, result),
             Event::Tick => self.tick(),
             Event::Reload { plan, passwords } => self.reload(*plan, passwords),
             Event::ReloadFailed { error } => {
@@ -568,6 +580,16 @@ impl Node {
         let Some(m) = self.members.remove(&id) else {
             return;
         };
+        // After the VIPs are gone: give the key back at once.
+        if let Some(mut lease) = m.lease.clone() {
+            let actions = lease.shutdown(self.now, &mut self.http_ids);
+            for a in &actions {
+                if let LeaseAction::Request { req, .. } = a {
+                    self.revokes.insert(*req, m.plan.name.clone());
+                }
+            }
+            self.lease_out(&m.plan.name, actions);
+        }
         self.by_name.remove(&m.plan.name);
         self.timers.cancel_all(id);
         if let Some(v) = &m.plan.vmac {
@@ -678,7 +700,7 @@ impl Node {
                 (false, m.trackers.demotion())
             };
             let was = m.faults.sync_group;
-            let inputs = m.sync(group_fault, group_demotion);
+            let inputs = m.sync(group_fault, group_demotion, self.now);
             if group.is_some() && was != group_fault {
                 let by: Vec<&str> = faulty.iter().map(|(_, n)| n.as_str()).collect();
                 let fields = json!({"router": m.plan.name, "sync_group": group, "fault": group_fault, "because_of": by});
@@ -1225,6 +1247,99 @@ impl Node {
         }
     }
 
+    /// An HTTP answer: for the lease core that sent the request.
+    fn on_http(&mut self, req: u64, result: Result<HttpReply, String>) {
+        let now = self.now;
+        if let Some(router) = self.revokes.remove(&req) {
+            let ok = result.as_ref().is_ok_and(|r| r.status == 200);
+            let error = match &result {
+                Ok(r) if r.status != 200 => Some(format!("HTTP {}", r.status)),
+                Ok(_) => None,
+                Err(e) => Some(e.clone()),
+            };
+            self.log(
+                "lease_revoked",
+                json!({"router": router, "ok": ok, "error": error}),
+            );
+            return;
+        }
+        let owner = self
+            .members
+            .iter()
+            .find(|(_, m)| m.lease.as_ref().is_some_and(|l| l.owns(req)))
+            .map(|(id, _)| *id);
+        let Some(id) = owner else {
+            self.counters.http_unclaimed += 1;
+            return;
+        };
+        let reply = match &result {
+            Ok(r) => Ok((r.status, r.body.as_str())),
+            Err(e) => Err(e.as_str()),
+        };
+        let Some(m) = self.members.get_mut(&id) else {
+            return;
+        };
+        let Some(lease) = m.lease.as_mut() else {
+            return;
+        };
+        let actions = lease.on_reply(req, reply, now, &mut self.http_ids);
+        self.lease_actions(id, actions);
+    }
+
+    /// Carries out a lease core's actions.
+    fn lease_actions(&mut self, id: RouterId, actions: Vec<LeaseAction>) {
+        let Some(name) = self.members.get(&id).map(|m| m.plan.name.clone()) else {
+            return;
+        };
+        let mut resync = false;
+        for a in &actions {
+            if let LeaseAction::Holding { on, why } = a {
+                let state = self
+                    .members
+                    .get(&id)
+                    .and_then(|m| m.lease.as_ref())
+                    .map(|l| l.state(self.now));
+                self.log(
+                    "lease",
+                    json!({"router": name, "holding": on, "state": state, "why": why}),
+                );
+                resync = true;
+            }
+        }
+        self.lease_out(&name, actions);
+        if resync {
+            self.resync(id);
+        }
+    }
+
+    /// The requests and log lines of a lease core's actions.
+    fn lease_out(&mut self, router: &str, actions: Vec<LeaseAction>) {
+        for a in actions {
+            match a {
+                LeaseAction::Request {
+                    req,
+                    endpoint,
+                    path,
+                    body,
+                    timeout_ms,
+                } => self.out.push(Command::HttpRequest {
+                    req,
+                    endpoint,
+                    path: path.to_string(),
+                    body,
+                    timeout_ms,
+                }),
+                LeaseAction::Log { what, mut fields } => {
+                    if let Some(o) = fields.as_object_mut() {
+                        o.insert("router".into(), json!(router));
+                    }
+                    self.log(what, fields);
+                }
+                LeaseAction::Holding { .. } => {}
+            }
+        }
+    }
+
     fn track_actions(&mut self, id: RouterId, actions: Vec<TrackAction>) {
         let mut resync = false;
         for a in actions {
@@ -1587,6 +1702,15 @@ impl Node {
             if m.fence.as_mut().is_some_and(|f| f.poll(now)) {
                 self.resync(id);
             }
+            let Some(m) = self.members.get_mut(&id) else {
+                continue;
+            };
+            let lease = match m.lease.as_mut() {
+                Some(l) if l.next_deadline() <= now => l.poll(now, &mut self.http_ids),
+                _ => Vec::new(),
+            };
+            self.lease_actions(id, lease);
+            self.drain();
         }
         if let Some(d) = self.director.as_mut() {
             let cmds = d.tick(now);

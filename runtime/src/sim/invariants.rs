@@ -172,6 +172,13 @@ pub struct RouterInfo {
     pub arbitration: bool,
     /// Every member has a required fence that really fences.
     pub required_fence: bool,
+    /// A member uses lease arbitration: two masters are never accepted,
+    /// stable or not.
+    pub lease: bool,
+    /// How long after the last master left a new one must be there: the
+    /// master-down interval, or with a lease the time for the old lease to
+    /// expire in the store and the next round to acquire it.
+    pub takeover: Duration,
     pub vips: Vec<IpAddr>,
     /// Members that own the VIPs (priority 255).
     pub owners: Vec<usize>,
@@ -226,8 +233,15 @@ impl RouterInfo {
                 .max()
                 .unwrap_or_default();
             g += trackers;
+            g += lease_wait(r);
             guards = guards.max(g);
         }
+        let takeover = members
+            .iter()
+            .map(|(_, r, _)| lease_wait(r))
+            .max()
+            .unwrap_or_default()
+            .max(master_down);
         let first = members.first().map(|(_, r, _)| r);
         RouterInfo {
             name: name.to_string(),
@@ -236,7 +250,11 @@ impl RouterInfo {
             master_down,
             settle: master_down + net + guards,
             dual_grace: adver_interval + net,
-            arbitration: members.iter().all(|(_, r, _)| r.arbitration.is_some()),
+            arbitration: members
+                .iter()
+                .all(|(_, r, _)| r.arbitration.is_some() || r.lease.is_some()),
+            lease: members.iter().any(|(_, r, _)| r.lease.is_some()),
+            takeover,
             required_fence: scenario.fence != super::scenario::FenceEffect::Nothing
                 && members.iter().all(|(_, r, _)| {
                     r.arbitration
@@ -260,6 +278,17 @@ impl RouterInfo {
         let cs = u16::try_from(self.adver_interval.as_millis() / 10).unwrap_or(u16::MAX);
         skew_time(priority, Centis(cs))
     }
+}
+
+/// With a lease: the TTL, then a round (keep-alive and put-if-absent, each
+/// possibly timing out on every endpoint) to acquire the freed key.
+fn lease_wait(r: &PlanRouter) -> Duration {
+    r.lease.as_ref().map_or(Duration::ZERO, |l| {
+        let n = l.endpoints.len() as u64;
+        Duration::from_millis(
+            l.ttl_ms + l.keepalive_interval_ms + 2 * n * l.request_timeout_ms + l.acquire_delay_ms,
+        )
+    })
 }
 
 impl Sim {
@@ -323,6 +352,7 @@ impl Sim {
             && host.kernel.link_up(&r.interface)
             && !self.fault_trackers_failing(h, r)
             && (r.arbitration.is_none() || self.reaches_reference(h, r))
+            && (r.lease.is_none() || self.net.store.reachable(&host.spec.name))
             && !(host.fence_fails
                 && r.arbitration
                     .as_ref()
@@ -498,7 +528,7 @@ impl Sim {
             let stable = self.stable(&info);
             if masters.len() >= 2 {
                 let since = *self.dual_since.entry(name.clone()).or_insert(self.now);
-                if stable && self.now >= since + info.dual_grace {
+                if (stable || info.lease) && self.now >= since + info.dual_grace {
                     self.check_dual(&info, &masters, since);
                 }
             } else {
@@ -507,7 +537,7 @@ impl Sim {
             if masters.is_empty() {
                 let since = *self.none_since.entry(name.clone()).or_insert(self.now);
                 if stable
-                    && self.now >= since + info.master_down + info.dual_grace
+                    && self.now >= since + info.takeover + info.dual_grace
                     && let Some(&h) = info.members.iter().find(|&&h| self.eligible(h, &name))
                 {
                     let detail = format!(
@@ -601,6 +631,11 @@ impl Sim {
         let detail = if all_hear {
             Some(format!(
                 "{} are all master of {name} since {since} although they hear each other",
+                who.join(" and ")
+            ))
+        } else if info.lease {
+            Some(format!(
+                "{} are all master of {name} since {since} although only the holder of its lease may be",
                 who.join(" and ")
             ))
         } else if !info.arbitration {

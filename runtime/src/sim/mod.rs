@@ -72,6 +72,7 @@ pub mod record;
 pub mod rng;
 pub mod scenario;
 pub mod schedule;
+pub mod store;
 pub mod topology;
 pub mod trace;
 pub mod world;

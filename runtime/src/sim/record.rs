@@ -61,6 +61,8 @@ pub enum DefenceKind {
     StaleAddressRemoved,
     /// A planned VIP found at start that no run of ours added was left alone.
     ForeignAddressLeft,
+    /// A member lost its lease (it resigns if it was master).
+    LeaseLost,
 }
 
 impl DefenceKind {
@@ -78,6 +80,7 @@ impl DefenceKind {
             DefenceKind::DualMasterAlarm => "dual-master alarm",
             DefenceKind::StaleAddressRemoved => "stale VIP removed at start",
             DefenceKind::ForeignAddressLeft => "foreign VIP left alone at start",
+            DefenceKind::LeaseLost => "lease lost: mastership given up",
         }
     }
 }
@@ -261,6 +264,14 @@ impl super::world::Sim {
                     DefenceKind::Isolation,
                     "no reference IP answers".into(),
                 );
+            }
+            "lease" if fields.get("holding") == Some(&Value::Bool(false)) => {
+                let why = fields
+                    .get("why")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                self.defence(h, router, DefenceKind::LeaseLost, why);
             }
             "self_fence_started" => {
                 self.defence(h, router, DefenceKind::SelfFence, String::new());

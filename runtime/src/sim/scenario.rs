@@ -200,6 +200,15 @@ pub enum Fault {
     },
     /// The network's quality changes.
     Network(NetProfile),
+    /// The lease store goes down as a whole / comes back.
+    StoreDown {
+        down: bool,
+    },
+    /// The host is cut off from the lease store's majority / reaches it again.
+    StoreCut {
+        host: String,
+        cut: bool,
+    },
     /// SIGHUP with this plan.
     Reload {
         host: String,
@@ -287,6 +296,15 @@ impl Fault {
                 p.reorder * 100.0
             ),
             Fault::Reload { host, .. } => format!("vigild on {host} reloads its plan"),
+            Fault::StoreDown { down } => {
+                format!("the lease store is {}", if *down { "down" } else { "up" })
+            }
+            Fault::StoreCut { host, cut } => {
+                format!(
+                    "{host} {} the lease store",
+                    if *cut { "is cut off from" } else { "reaches" }
+                )
+            }
         }
     }
 }

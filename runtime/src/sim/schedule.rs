@@ -90,6 +90,10 @@ pub fn random_scenario(seed: u64, topo: &SimTopology, opts: &ScheduleOptions) ->
         .flat_map(|(s, ips)| ips.iter().map(move |ip| (s.clone(), *ip)))
         .collect();
     let mut cuts = 0;
+    let lease = topo
+        .hosts
+        .iter()
+        .any(|h| h.plan.routers.iter().any(|r| r.lease.is_some()));
     for _ in 0..n {
         let at = opts.first_fault + rng.duration(Duration::ZERO, opts.fault_window);
         let until = (at + rng.duration(Duration::from_millis(20), window_end.saturating_sub(at)))
@@ -232,6 +236,24 @@ pub fn random_scenario(seed: u64, topo: &SimTopology, opts: &ScheduleOptions) ->
                     reorder: [0.0, 0.1, 0.3][rng.below(3) as usize],
                 };
                 (Fault::Network(bad), Fault::Network(base.clone()))
+            }
+            // Only where a router uses a lease (the other topologies keep
+            // their schedules): the store cut off from a host, or down.
+            11 if lease => {
+                if rng.below(3) == 0 {
+                    (
+                        Fault::StoreDown { down: true },
+                        Fault::StoreDown { down: false },
+                    )
+                } else {
+                    (
+                        Fault::StoreCut {
+                            host: host.clone(),
+                            cut: true,
+                        },
+                        Fault::StoreCut { host, cut: false },
+                    )
+                }
             }
             _ => {
                 let mut plan: Plan = topo.hosts[h].plan.clone();

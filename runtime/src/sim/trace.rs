@@ -148,6 +148,14 @@ pub fn describe_event(ev: &Event) -> String {
             Ok(s) => format!("ipvs dump: {} service(s)", s.len()),
             Err(e) => format!("ipvs dump failed: {e}"),
         },
+        Event::HttpResponse { req, result } => match result {
+            Ok(r) => format!(
+                "http #{req}: {} {}",
+                r.status,
+                r.body.chars().take(80).collect::<String>()
+            ),
+            Err(e) => format!("http #{req} failed: {e}"),
+        },
         Event::Tick => "tick".into(),
         Event::Reload { plan, .. } => format!("reload (plan {})", plan.topology_hash),
         Event::ReloadFailed { error } => format!("reload failed: {error}"),
@@ -157,6 +165,12 @@ pub fn describe_event(ev: &Event) -> String {
 
 pub fn describe_command(c: &Command) -> String {
     match c {
+        Command::HttpRequest {
+            req,
+            endpoint,
+            path,
+            ..
+        } => format!("http #{req}: POST {endpoint}{path}"),
         Command::OpenVrrp {
             interface,
             ifindex,

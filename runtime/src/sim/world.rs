@@ -146,6 +146,8 @@ pub(super) struct NetState {
     pub(super) cuts: BTreeMap<String, Cut>,
     pub(super) dark: BTreeSet<IpAddr>,
     pub(super) rs_down: BTreeSet<IpAddr>,
+    /// The lease store (etcd), with its own outages and partitions.
+    pub(super) store: super::store::Store,
 }
 
 /// A failed run: the seed, the broken invariant and what led to it.
@@ -792,6 +794,35 @@ impl Sim {
                 Command::AbortProbe { rs } => {
                     self.hosts[h].probes.remove(&rs);
                 }
+                Command::HttpRequest {
+                    req,
+                    path,
+                    body,
+                    timeout_ms,
+                    ..
+                } => {
+                    let name = self.hosts[h].spec.name.clone();
+                    if self.net.store.reachable(&name) {
+                        let (status, body) = self.net.store.handle(now, &path, &body);
+                        self.answer(
+                            h,
+                            Duration::from_millis(1),
+                            Event::HttpResponse {
+                                req,
+                                result: Ok(crate::node::HttpReply { status, body }),
+                            },
+                        );
+                    } else {
+                        self.answer(
+                            h,
+                            Duration::from_millis(timeout_ms),
+                            Event::HttpResponse {
+                                req,
+                                result: Err("timed out".into()),
+                            },
+                        );
+                    }
+                }
                 Command::IpvsDump => {
                     let table = self.hosts[h].kernel.ipvs.clone();
                     let d = self.answer_delay();
@@ -926,6 +957,14 @@ impl Sim {
                 }
             }
             Fault::Network(p) => self.net.profile = p,
+            Fault::StoreDown { down } => self.net.store.down = down,
+            Fault::StoreCut { host, cut } => {
+                if cut {
+                    self.net.store.cut.insert(host);
+                } else {
+                    self.net.store.cut.remove(&host);
+                }
+            }
             Fault::Reload { host, plan } => match self.host_index(&host) {
                 Some(h) => {
                     self.hosts[h].plan = (*plan).clone();

@@ -206,6 +206,7 @@ pub(crate) mod tests {
             }],
             auth: None,
             arbitration: None,
+            lease: None,
             heartbeat_paths: vec![],
             trackers: vec![],
             notify: PlanNotify::default(),

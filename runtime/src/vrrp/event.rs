@@ -48,6 +48,10 @@ pub enum Input {
     /// Arbitration's verdict: while `allow_master` is false the router may
     /// not become master (it stays backup and raises [`Alarm::MasterVetoed`]).
     ArbitrationVerdict { allow_master: bool },
+    /// A master lost its right to be master (its lease): it resigns like
+    /// at shutdown (priority-0 advert, VIPs dropped) but stays a backup.
+    /// Ignored in any other state.
+    Resign,
     /// A new plan for the same router (same interface, family, version, VRID).
     PlanReload { config: Box<RouterConfig> },
 }
@@ -69,6 +73,8 @@ pub enum Reason {
     HigherPriority,
     /// Master -> Backup: equal priority from a higher primary address.
     EqualPriorityHigherAddress,
+    /// Master -> Backup: the master lost its lease.
+    Resigned,
     /// Any -> Initialize.
     Shutdown,
     /// Any -> Fault.
@@ -79,7 +85,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for tables indexed by [`Reason::index`].
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::Startup,
         Reason::OwnerStartup,
         Reason::MasterDown,
@@ -87,6 +93,7 @@ impl Reason {
         Reason::VetoLifted,
         Reason::HigherPriority,
         Reason::EqualPriorityHigherAddress,
+        Reason::Resigned,
         Reason::Shutdown,
         Reason::Fault,
         Reason::FaultCleared,
@@ -107,6 +114,7 @@ impl Reason {
             Reason::VetoLifted => "veto_lifted",
             Reason::HigherPriority => "higher_priority",
             Reason::EqualPriorityHigherAddress => "equal_priority_higher_address",
+            Reason::Resigned => "resigned",
             Reason::Shutdown => "shutdown",
             Reason::Fault => "fault",
             Reason::FaultCleared => "fault_cleared",

@@ -292,6 +292,19 @@ impl Core<'_> {
                     self.become_master(Reason::VetoLifted);
                 }
             }
+            Input::Resign => {
+                if *self.state == State::Master {
+                    self.leave_master_timers();
+                    self.send_advert(0);
+                    self.remove_vips();
+                    *self.vetoed_takeover = false;
+                    self.change(State::Backup, Reason::Resigned);
+                    self.out.arm(
+                        TimerKind::MasterDown,
+                        self.now + self.master_down_interval(),
+                    );
+                }
+            }
             Input::PlanReload { config } => self.reload(*config),
         }
     }
@@ -701,6 +714,7 @@ mod tests {
             17 => Input::ArbitrationVerdict {
                 allow_master: rng.below(3) != 0,
             },
+            18 => Input::Resign,
             _ => {
                 let mut c = base.clone();
                 c.preempt = rng.below(2) == 0;

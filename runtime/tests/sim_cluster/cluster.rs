@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use vigil_schema::plan::{
     ExpectedRole, Family, Plan, PlanArbitration, PlanCheck, PlanFence, PlanGarp, PlanHealth,
-    PlanHeartbeatPath, PlanMethod, PlanNotify, PlanOnFail, PlanPeer, PlanProtocol, PlanRealServer,
-    PlanRealServerOnFail, PlanRouter, PlanSyncGroup, PlanTracker, PlanTrackerKind, PlanVip,
-    PlanVirtualServer,
+    PlanHeartbeatPath, PlanLease, PlanMethod, PlanNotify, PlanOnFail, PlanPeer, PlanProtocol,
+    PlanRealServer, PlanRealServerOnFail, PlanRouter, PlanSyncGroup, PlanTracker, PlanTrackerKind,
+    PlanVip, PlanVirtualServer,
 };
 use vigild::sim::SimTopology;
 
@@ -63,6 +63,8 @@ pub struct Router {
     pub preempt_delay_ms: u64,
     pub sync_group: Option<String>,
     pub notify: PlanNotify,
+    /// Lease arbitration with this TTL (timing as the compiler derives it).
+    pub lease_ttl_ms: Option<u64>,
 }
 
 impl Router {
@@ -89,6 +91,7 @@ impl Router {
                 any: None,
                 timeout_ms: 1000,
             },
+            lease_ttl_ms: None,
         }
     }
 }
@@ -267,6 +270,27 @@ impl Cluster {
                 release_after_ms: a.release_after_ms,
                 fence: a.fence.clone(),
                 self_fence: None,
+            }),
+            lease: r.lease_ttl_ms.map(|ttl| {
+                let rank = r
+                    .members
+                    .iter()
+                    .filter(|(h, p)| *p > priority || (*p == priority && h.as_str() < host))
+                    .count() as u64;
+                let sixth = (ttl / 6).max(100);
+                PlanLease {
+                    endpoints: vec![
+                        "10.0.9.1:2379".parse().unwrap(),
+                        "10.0.9.2:2379".parse().unwrap(),
+                    ],
+                    key: format!("/vigil/sim/{}", r.name),
+                    holder: host.to_string(),
+                    ttl_ms: ttl,
+                    keepalive_interval_ms: sixth,
+                    request_timeout_ms: sixth,
+                    release_margin_ms: sixth,
+                    acquire_delay_ms: rank * u64::from(r.advert_interval_cs) * 10,
+                }
             }),
             heartbeat_paths,
             trackers: r.trackers.clone(),
