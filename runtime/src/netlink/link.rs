@@ -82,6 +82,13 @@ pub fn parse_ifinfo(kind: u16, p: &[u8]) -> Result<LinkInfo, NlError> {
 
 /// Looks an interface up by name.
 pub fn get_by_name(conn: &mut NlConn, name: &str) -> Result<LinkInfo, NlError> {
+    let m = get_link_message(conn, name)?;
+    parse_ifinfo(m.kind, &m.payload)
+}
+
+/// The kernel's RTM_NEWLINK answer for the interface `name` (ENODEV when
+/// there is none).
+fn get_link_message(conn: &mut NlConn, name: &str) -> Result<super::OwnedMsg, NlError> {
     let mut ifname = name.as_bytes().to_vec();
     ifname.push(0);
     let msgs = conn.request("get link", |seq| {
@@ -94,14 +101,12 @@ pub fn get_by_name(conn: &mut NlConn, name: &str) -> Result<LinkInfo, NlError> {
         .attr(IFLA_IFNAME, &ifname)
         .finish()
     })?;
-    let m = msgs
-        .iter()
+    msgs.into_iter()
         .find(|m| m.kind == RTM_NEWLINK)
         .ok_or(NlError::Kernel {
             errno: nix::libc::ENODEV,
             request: "get link",
-        })?;
-    parse_ifinfo(m.kind, &m.payload)
+        })
 }
 
 const IFLA_LINK: u16 = 5;
@@ -196,25 +201,7 @@ pub fn delete(conn: &mut NlConn, ifindex: u32) -> Result<(), NlError> {
 
 /// The kind (`IFLA_INFO_KIND`) and the parent (`IFLA_LINK`) of an interface.
 pub fn kind_and_parent(conn: &mut NlConn, name: &str) -> Result<(String, Option<u32>), NlError> {
-    let mut ifname = name.as_bytes().to_vec();
-    ifname.push(0);
-    let msgs = conn.request("get link", |seq| {
-        MsgBuilder::new(
-            RTM_GETLINK,
-            NLM_F_REQUEST | NLM_F_ACK,
-            seq,
-            &[0u8; IFINFOMSG_LEN],
-        )
-        .attr(IFLA_IFNAME, &ifname)
-        .finish()
-    })?;
-    let m = msgs
-        .iter()
-        .find(|m| m.kind == RTM_NEWLINK)
-        .ok_or(NlError::Kernel {
-            errno: nix::libc::ENODEV,
-            request: "get link",
-        })?;
+    let m = get_link_message(conn, name)?;
     let mut kind = String::new();
     let mut parent = None;
     let body = m.payload.get(IFINFOMSG_LEN..).unwrap_or_default();

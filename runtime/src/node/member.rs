@@ -18,14 +18,14 @@ use crate::arbitration::{Arbiter, Verdict};
 use crate::hooks::state_name;
 use crate::lease::LeaseCore;
 use crate::track::{FaultSources, Trackers};
-use crate::vrrp::{Input, Instant, Router, RouterConfig, State};
+use crate::vrrp::{Input, Instant, Reason, Router, RouterConfig, State};
 
 /// What the node counts for one router beyond the core's [`crate::vrrp::Stats`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemberCounters {
     /// State changes by (new state, reason): `[State::index][Reason::index]`,
     /// states in the order Initialize, Backup, Master, Fault.
-    pub transitions: [[u64; 10]; 4],
+    pub transitions: [[u64; Reason::ALL.len()]; 4],
     /// Master-down timers that ran out while in Backup (a takeover or a veto).
     pub master_down_expiries: u64,
 }

@@ -83,6 +83,17 @@ pub enum Reason {
     FaultCleared,
 }
 
+// Every variant is in `Reason::ALL`, in declaration order: tables sized by
+// `ALL.len()` and indexed by `index()` cannot be overrun.
+const _: () = {
+    let mut i = 0;
+    while i < Reason::ALL.len() {
+        assert!(Reason::ALL[i] as usize == i);
+        i += 1;
+    }
+    assert!(Reason::FaultCleared as usize + 1 == Reason::ALL.len());
+};
+
 impl Reason {
     /// Every reason, for tables indexed by [`Reason::index`].
     pub const ALL: [Reason; 11] = [
@@ -99,9 +110,9 @@ impl Reason {
         Reason::FaultCleared,
     ];
 
-    /// The position in [`Reason::ALL`].
-    pub fn index(self) -> usize {
-        Reason::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    /// The position in [`Reason::ALL`] (its declaration order).
+    pub const fn index(self) -> usize {
+        self as usize
     }
 
     /// A stable snake_case name (metrics labels).
