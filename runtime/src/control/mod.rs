@@ -224,7 +224,21 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
         assert!(path.exists());
-        let mut server = ControlServer::bind(&path, poll.registry(), Token(7), 100).unwrap();
+        // Other tests of this process spawn children: one forked while the
+        // listener above was open keeps it listening until it execs, and
+        // for that moment the file is "served". Wait that moment out.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut server = loop {
+            match ControlServer::bind(&path, poll.registry(), Token(7), 100) {
+                Err(e)
+                    if e.kind() == io::ErrorKind::AddrInUse
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other.unwrap(),
+            }
+        };
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         // A second daemon does not steal a live socket.
