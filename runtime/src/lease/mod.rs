@@ -510,6 +510,19 @@ mod tests {
     }
 
     impl Run {
+        /// Members `a` (tries at once) and `b` (waits 1 s) on an empty store.
+        fn pair(t0: Instant) -> Run {
+            Run {
+                cores: vec![
+                    LeaseCore::new(&cfg("a", 0), t0),
+                    LeaseCore::new(&cfg("b", 1000), t0),
+                ],
+                store: Store::default(),
+                ids: 0,
+                inflight: Vec::new(),
+            }
+        }
+
         fn step(&mut self, now: Instant, up: &dyn Fn(usize, Instant) -> bool) {
             let due: Vec<_> = self
                 .inflight
@@ -551,15 +564,7 @@ mod tests {
     fn one_holder_the_higher_priority_first_and_a_cut_holder_gives_up_before_the_store_frees_the_key()
      {
         let t0 = Instant::ZERO;
-        let mut run = Run {
-            cores: vec![
-                LeaseCore::new(&cfg("a", 0), t0),
-                LeaseCore::new(&cfg("b", 1000), t0),
-            ],
-            store: Store::default(),
-            ids: 0,
-            inflight: Vec::new(),
-        };
+        let mut run = Run::pair(t0);
         let cut_at = Instant::ZERO + Duration::from_secs(5);
         let a_up = |i: usize, now: Instant| i == 1 || now < cut_at;
         let mut a_lost = None;
@@ -598,15 +603,7 @@ mod tests {
     #[test]
     fn a_store_down_for_longer_than_the_ttl_leaves_no_holder_and_the_old_one_comes_back_alone() {
         let t0 = Instant::ZERO;
-        let mut run = Run {
-            cores: vec![
-                LeaseCore::new(&cfg("a", 0), t0),
-                LeaseCore::new(&cfg("b", 1000), t0),
-            ],
-            store: Store::default(),
-            ids: 0,
-            inflight: Vec::new(),
-        };
+        let mut run = Run::pair(t0);
         let (down, up_again) = (t0 + ms(4000), t0 + ms(9000));
         let store_up = |_: usize, now: Instant| now < down || now >= up_again;
         let mut holders_seen = Vec::new();
@@ -642,15 +639,7 @@ mod tests {
     #[test]
     fn an_ineligible_holder_revokes_and_the_other_takes_over_without_waiting_for_the_ttl() {
         let t0 = Instant::ZERO;
-        let mut run = Run {
-            cores: vec![
-                LeaseCore::new(&cfg("a", 0), t0),
-                LeaseCore::new(&cfg("b", 1000), t0),
-            ],
-            store: Store::default(),
-            ids: 0,
-            inflight: Vec::new(),
-        };
+        let mut run = Run::pair(t0);
         let all_up = |_: usize, _: Instant| true;
         let mut b_at = None;
         for step in 0..600u64 {
